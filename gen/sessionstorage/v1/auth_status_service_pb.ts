@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file sessionstorage/v1/auth_status_service.proto.
  */
 export const file_sessionstorage_v1_auth_status_service: GenFile = /*@__PURE__*/
-  fileDesc("CitzZXNzaW9uc3RvcmFnZS92MS9hdXRoX3N0YXR1c19zZXJ2aWNlLnByb3RvEhFzZXNzaW9uc3RvcmFnZS52MSIWChRHZXRBdXRoU3RhdHVzUmVxdWVzdCLUAQoLQXV0aFNlc3Npb24SLgoKY3JlYXRlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNbGFzdF9hY2Nlc3NlZBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPdGltZW91dF9taW51dGVzGAMgASgDEhkKEXJlbWFpbmluZ19zZWNvbmRzGAQgASgDEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrEBChVHZXRBdXRoU3RhdHVzUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBINCgV2YWxpZBgCIAEoCBIlCgR1c2VyGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIvCgdzZXNzaW9uGAQgASgLMh4uc2Vzc2lvbnN0b3JhZ2UudjEuQXV0aFNlc3Npb24SFAoHbWVzc2FnZRgFIAEoCUgAiAEBQgoKCF9tZXNzYWdlMqEBChFBdXRoU3RhdHVzU2VydmljZRKDAQoNR2V0QXV0aFN0YXR1cxInLnNlc3Npb25zdG9yYWdlLnYxLkdldEF1dGhTdGF0dXNSZXF1ZXN0Giguc2Vzc2lvbnN0b3JhZ2UudjEuR2V0QXV0aFN0YXR1c1Jlc3BvbnNlIh/q4BgHGgV2YWxpZILT5JMCDhIML2F1dGgvc3RhdHVzGgbq4BgCEAFiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_sessionstorage_v1_rest]);
+  fileDesc("CitzZXNzaW9uc3RvcmFnZS92MS9hdXRoX3N0YXR1c19zZXJ2aWNlLnByb3RvEhFzZXNzaW9uc3RvcmFnZS52MSIWChRHZXRBdXRoU3RhdHVzUmVxdWVzdCLUAQoLQXV0aFNlc3Npb24SLgoKY3JlYXRlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNbGFzdF9hY2Nlc3NlZBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPdGltZW91dF9taW51dGVzGAMgASgFEhkKEXJlbWFpbmluZ19zZWNvbmRzGAQgASgFEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrEBChVHZXRBdXRoU3RhdHVzUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBINCgV2YWxpZBgCIAEoCBIlCgR1c2VyGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIvCgdzZXNzaW9uGAQgASgLMh4uc2Vzc2lvbnN0b3JhZ2UudjEuQXV0aFNlc3Npb24SFAoHbWVzc2FnZRgFIAEoCUgAiAEBQgoKCF9tZXNzYWdlMqEBChFBdXRoU3RhdHVzU2VydmljZRKDAQoNR2V0QXV0aFN0YXR1cxInLnNlc3Npb25zdG9yYWdlLnYxLkdldEF1dGhTdGF0dXNSZXF1ZXN0Giguc2Vzc2lvbnN0b3JhZ2UudjEuR2V0QXV0aFN0YXR1c1Jlc3BvbnNlIh/q4BgHGgV2YWxpZILT5JMCDhIML2F1dGgvc3RhdHVzGgbq4BgCEAFiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_sessionstorage_v1_rest]);
 
 /**
  * GetAuthStatusRequest is empty: the token travels in the Authorization header.
@@ -54,16 +54,16 @@ export type AuthSession = Message<"sessionstorage.v1.AuthSession"> & {
   /**
    * The idle timeout in minutes.
    *
-   * @generated from field: int64 timeout_minutes = 3;
+   * @generated from field: int32 timeout_minutes = 3;
    */
-  timeoutMinutes: bigint;
+  timeoutMinutes: number;
 
   /**
    * Seconds until the session expires if nothing happens.
    *
-   * @generated from field: int64 remaining_seconds = 4;
+   * @generated from field: int32 remaining_seconds = 4;
    */
-  remainingSeconds: bigint;
+  remainingSeconds: number;
 
   /**
    * When the session expires if nothing happens.

@@ -1,0 +1,154 @@
+import { parseApiClients, type ApiClient } from "./parse-api-clients.js";
+import { parseKeyRing, type KeyRingEntry } from "./parse-key-ring.js";
+
+/** Config is the service's validated configuration; parsed once, then frozen. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly redisUrl: string;
+  readonly apiClients: readonly ApiClient[];
+  /** AES-256-GCM keys for tokens at rest; the first one encrypts. */
+  readonly tokenEncryptionKeys: readonly KeyRingEntry[];
+  /** HMAC-SHA-256 key for token lookups and page tokens. */
+  readonly tokenHmacKey: Buffer;
+  /** ES256 private JWKs (JSON); the first one signs, all are published. */
+  readonly jwtSigningKeys: readonly JsonWebKeyWithKid[];
+  readonly jwtIssuer: string;
+  readonly jwtTtlSeconds: number;
+  readonly jwtTemplates: Readonly<Record<string, JwtTemplate>>;
+  readonly idleTimeoutSeconds: number;
+  readonly maxLifetimeSeconds: number;
+  readonly maxSessionsPerUser: number;
+  readonly evictOldestAtLimit: boolean;
+  readonly cookieSecure: boolean;
+  readonly cookieDomain: string | undefined;
+  readonly corsAllowedOrigins: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly logLevel: string;
+  readonly shutdownGraceMs: number;
+}
+
+export interface JsonWebKeyWithKid {
+  readonly kid: string;
+  readonly [key: string]: unknown;
+}
+
+/** JwtTemplate shapes the JWTs of one named template. */
+export interface JwtTemplate {
+  readonly lifetimeSeconds: number;
+  /** Claim name → profile field it is copied from. */
+  readonly claims: Readonly<Record<string, string>>;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * parseConfig validates the environment once. Every problem is reported
+ * together, by variable name, so a bad deployment fails at start with one
+ * readable message instead of at the first request.
+ */
+export function parseConfig(env: Env): Config {
+  const problems: string[] = [];
+  const read = <T>(name: string, parse: (v: string) => T, fallback?: T): T => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") {
+      if (fallback === undefined) {
+        problems.push(`${name} is required`);
+        return undefined as T;
+      }
+      return fallback;
+    }
+    try {
+      return parse(raw);
+    } catch (e) {
+      problems.push(`${name}: ${(e as Error).message}`);
+      return undefined as T;
+    }
+  };
+  const int = (min: number, max: number) => (v: string) => {
+    if (!/^\d+$/.test(v)) throw new Error(`"${v}" is not a whole number`);
+    const n = Number(v);
+    if (n < min || n > max) throw new Error(`${n} is outside ${min}..${max}`);
+    return n;
+  };
+  const bool = (v: string) => {
+    if (/^(1|true|yes|on)$/i.test(v)) return true;
+    if (/^(0|false|no|off)$/i.test(v)) return false;
+    throw new Error(`"${v}" is not a boolean`);
+  };
+
+  const idleTimeoutSeconds = read("SESSION_IDLE_TIMEOUT_SECONDS", int(1, 31_536_000), 7200);
+  const maxLifetimeSeconds = read("SESSION_MAX_LIFETIME_SECONDS", int(1, 31_536_000), 30 * 86400);
+  const config: Config = {
+    port: read("PORT", int(0, 65535), 8080),
+    host: read("HOST", (v) => v, "0.0.0.0"),
+    redisUrl: read("REDIS_URL", (v) => {
+      if (!/^rediss?:\/\//.test(v)) throw new Error("must start with redis:// or rediss://");
+      return v;
+    }),
+    apiClients: read("API_CLIENTS", parseApiClients),
+    tokenEncryptionKeys: read("TOKEN_ENCRYPTION_KEYS", parseKeyRing),
+    tokenHmacKey: read("TOKEN_HMAC_KEY", (v) => {
+      const key = Buffer.from(v, "base64");
+      if (key.length < 32) throw new Error("must be at least 32 bytes, base64");
+      return key;
+    }),
+    jwtSigningKeys: read("JWT_SIGNING_KEYS", parseJwks),
+    jwtIssuer: read("JWT_ISSUER", (v) => v, "secure-session-storage"),
+    jwtTtlSeconds: read("JWT_TTL_SECONDS", int(1, 86400), 60),
+    jwtTemplates: read("JWT_TEMPLATES", parseTemplates, {}),
+    idleTimeoutSeconds,
+    maxLifetimeSeconds,
+    maxSessionsPerUser: read("MAX_SESSIONS_PER_USER", int(1, 10_000), 100),
+    evictOldestAtLimit: read("EVICT_OLDEST_AT_LIMIT", bool, false),
+    cookieSecure: read("COOKIE_SECURE", bool, true),
+    cookieDomain: read("COOKIE_DOMAIN", (v) => v, "") || undefined,
+    corsAllowedOrigins: read("CORS_ALLOWED_ORIGINS", (v) => v.split(",").map((o) => o.trim()).filter(Boolean), []),
+    maxBodyBytes: read("MAX_BODY_BYTES", int(256, 16 * 1024 * 1024), 64 * 1024),
+    logLevel: read("LOG_LEVEL", (v) => {
+      if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(v)) throw new Error(`unknown level "${v}"`);
+      return v;
+    }, "info"),
+    shutdownGraceMs: read("SHUTDOWN_GRACE_MS", int(0, 600_000), 10_000),
+  };
+  if (idleTimeoutSeconds > maxLifetimeSeconds) {
+    problems.push("SESSION_IDLE_TIMEOUT_SECONDS must not exceed SESSION_MAX_LIFETIME_SECONDS");
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+  }
+  return Object.freeze(config);
+}
+
+function parseJwks(v: string): JsonWebKeyWithKid[] {
+  const parsed: unknown = JSON.parse(v);
+  if (!Array.isArray(parsed) || parsed.length === 0) throw new Error("must be a JSON array of private JWKs");
+  return parsed.map((k: Record<string, unknown>, i) => {
+    if (typeof k !== "object" || k === null || typeof k.kid !== "string" || typeof k.d !== "string" || k.kty !== "EC") {
+      throw new Error(`key ${i} must be an EC private JWK with a kid`);
+    }
+    return Object.freeze({ ...k, kid: k.kid });
+  });
+}
+
+function parseTemplates(v: string): Record<string, JwtTemplate> {
+  const parsed = JSON.parse(v) as Record<string, { lifetime_seconds?: unknown; claims?: unknown }>;
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("must be a JSON object of templates");
+  const out: Record<string, JwtTemplate> = {};
+  for (const [name, t] of Object.entries(parsed)) {
+    const lifetime = t.lifetime_seconds ?? 60;
+    if (typeof lifetime !== "number" || !Number.isInteger(lifetime) || lifetime < 1 || lifetime > 86400) {
+      throw new Error(`template "${name}": lifetime_seconds must be 1..86400`);
+    }
+    const claims = (t.claims ?? {}) as Record<string, unknown>;
+    for (const [claim, field] of Object.entries(claims)) {
+      if (typeof field !== "string") throw new Error(`template "${name}": claim "${claim}" must name a profile field`);
+    }
+    out[name] = Object.freeze({ lifetimeSeconds: lifetime, claims: Object.freeze(claims as Record<string, string>) });
+  }
+  return Object.freeze(out);
+}

@@ -1,0 +1,231 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Config } from "../config/config.js";
+import type { KeyedHash } from "../crypto/keyed-hash.js";
+import { mintToken } from "../crypto/mint-token.js";
+import type { TokenCipher } from "../crypto/token-cipher.js";
+import { LimitReachedError, type SessionChange, type SessionPage, type SessionStore } from "../store/session-store.js";
+import { limits } from "./limits.js";
+import { isLive, type JsonObject, type Session, type SessionMetadata } from "./session.js";
+import { newSessionId, userIdOfSessionId } from "./session-id.js";
+
+/** NewSession is what a caller gives to create a session. */
+export interface NewSession {
+  readonly tenantId: string;
+  readonly userId: string;
+  /** The caller's own token (e.g. an identity provider's JWT); minted when absent. */
+  readonly token?: string;
+  /** A fixed expiry; when absent the idle timeout applies and slides. */
+  readonly expiresAt?: number;
+  readonly profile?: JsonObject;
+  readonly metadata?: SessionMetadata;
+}
+
+/** SessionCore holds every session rule: expiry, sliding, status, limits, tenancy. */
+export interface SessionCore {
+  readonly config: Pick<Config, "idleTimeoutSeconds" | "maxLifetimeSeconds" | "maxSessionsPerUser">;
+  now(): number;
+  create(input: NewSession): Promise<{ session: Session; token: string }>;
+  /** Resolves a session token; slides the expiry when asked; one round trip. */
+  authenticate(token: string, slide: boolean): Promise<Session | undefined>;
+  /** A session of the tenant that has not expired; NOT_FOUND otherwise. */
+  get(tenantId: string, sessionId: string): Promise<Session>;
+  listUser(tenantId: string, userId: string, includeInactive?: boolean): Promise<readonly Session[]>;
+  listTenant(tenantId: string, page: { after?: { createdAt: number; id: string }; offset?: number; limit: number }): Promise<SessionPage>;
+  current(tenantId: string, userId: string): Promise<Session | undefined>;
+  update(tenantId: string, sessionId: string, change: { token?: string; expiresAt?: number }): Promise<Session>;
+  extend(tenantId: string, sessionId: string, ttlSeconds: number): Promise<Session>;
+  touch(tenantId: string, sessionId: string): Promise<Session>;
+  setStatus(tenantId: string, sessionId: string, status: "ended" | "removed" | "revoked"): Promise<Session>;
+  delete(tenantId: string, sessionId: string): Promise<void>;
+  clear(tenantId: string, userId?: string): Promise<number>;
+  revealToken(session: Session): string;
+  validateUserId(userId: string, field?: string): void;
+}
+
+export interface SessionCoreDeps {
+  readonly store: SessionStore;
+  readonly cipher: TokenCipher;
+  readonly tokenHash: KeyedHash;
+  readonly config: Pick<Config, "idleTimeoutSeconds" | "maxLifetimeSeconds" | "maxSessionsPerUser" | "evictOldestAtLimit">;
+  readonly clock?: () => number;
+}
+
+const notFound = (sessionId: string) => new ConnectError(`session "${sessionId}" not found`, Code.NotFound);
+
+/** createSessionCore returns the domain core over a store. */
+export function createSessionCore(deps: SessionCoreDeps): SessionCore {
+  const { store, cipher, tokenHash, config } = deps;
+  const now = deps.clock ?? Date.now;
+  const idleMs = config.idleTimeoutSeconds * 1000;
+  const maxLifetimeMs = config.maxLifetimeSeconds * 1000;
+
+  function validateUserId(userId: string, field = "user_id") {
+    if (userId === "") throw new ConnectError(`${field} is required`, Code.InvalidArgument);
+    if (!limits.userIdPattern.test(userId)) {
+      throw new ConnectError(
+        `${field} must be 1-128 characters: letters, digits and _ @ : + = . - (not starting with a dot)`,
+        Code.InvalidArgument,
+      );
+    }
+  }
+
+  function validateToken(token: string) {
+    if (token.length < limits.tokenMinLength || token.length > limits.tokenMaxLength) {
+      throw new ConnectError(`token must be ${limits.tokenMinLength}-${limits.tokenMaxLength} characters`, Code.InvalidArgument);
+    }
+    if (!limits.tokenPattern.test(token)) {
+      throw new ConnectError("token must be printable ASCII without spaces", Code.InvalidArgument);
+    }
+  }
+
+  function validateExpiry(expiresAt: number, at: number, deadline: number) {
+    if (!Number.isFinite(expiresAt) || expiresAt <= at) {
+      throw new ConnectError("expires_at must be in the future", Code.InvalidArgument);
+    }
+    if (expiresAt > deadline) {
+      throw new ConnectError(
+        `expires_at must be within the maximum session lifetime (${config.maxLifetimeSeconds} seconds from creation)`,
+        Code.InvalidArgument,
+      );
+    }
+  }
+
+  async function ensureTokenFree(token: string) {
+    if (await store.findByToken(tokenHash.digest(token), now(), false)) {
+      throw new ConnectError("token is already stored for another session", Code.AlreadyExists);
+    }
+  }
+
+  async function mutate(tenantId: string, sessionId: string, change: SessionChange, inactiveMessage?: string) {
+    const result = await store.mutate(tenantId, sessionId, change, now());
+    if (result.kind === "not-found") throw notFound(sessionId);
+    if (result.kind === "inactive") {
+      throw new ConnectError(inactiveMessage ?? `session "${sessionId}" is ${result.session.status}`, Code.FailedPrecondition);
+    }
+    return result.session;
+  }
+
+  return {
+    config,
+    now,
+    validateUserId,
+
+    async create(input) {
+      validateUserId(input.userId);
+      const at = now();
+      const absoluteExpiresAt = at + maxLifetimeMs;
+      if (input.expiresAt !== undefined) validateExpiry(input.expiresAt, at, absoluteExpiresAt);
+      if (input.token !== undefined) {
+        validateToken(input.token);
+        await ensureTokenFree(input.token);
+      }
+      if (input.profile && Buffer.byteLength(JSON.stringify(input.profile)) > limits.profileMaxBytes) {
+        throw new ConnectError(`user profile must be at most ${limits.profileMaxBytes} bytes of JSON`, Code.InvalidArgument);
+      }
+      if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata)) > limits.metadataMaxBytes) {
+        throw new ConnectError(`metadata must be at most ${limits.metadataMaxBytes} bytes of JSON`, Code.InvalidArgument);
+      }
+      const token = input.token ?? mintToken();
+      const id = newSessionId(input.userId);
+      const session: Session = {
+        id,
+        tenantId: input.tenantId,
+        userId: input.userId,
+        tokenHash: tokenHash.digest(token),
+        sealedToken: cipher.encrypt(token, id),
+        status: "active",
+        createdAt: at,
+        updatedAt: at,
+        lastAccessedAt: at,
+        expiresAt: input.expiresAt ?? Math.min(at + idleMs, absoluteExpiresAt),
+        idleTimeoutMs: idleMs,
+        absoluteExpiresAt,
+        sliding: input.expiresAt === undefined,
+        profile: input.profile,
+        metadata: input.metadata,
+      };
+      try {
+        await store.create(session, { limit: config.maxSessionsPerUser, evictOldest: config.evictOldestAtLimit, now: at });
+      } catch (e) {
+        if (e instanceof LimitReachedError) {
+          throw new ConnectError(
+            `user "${input.userId}" already has ${e.liveSessions} active sessions, the most allowed; ` +
+              "delete sessions you no longer use (DELETE /session-storage/sessions/{session_id}) and try again",
+            Code.ResourceExhausted,
+            undefined,
+            undefined,
+            e,
+          );
+        }
+        throw e;
+      }
+      return { session, token };
+    },
+
+    async authenticate(token, slide) {
+      if (token.length < limits.tokenMinLength || token.length > limits.tokenMaxLength) return undefined;
+      return store.findByToken(tokenHash.digest(token), now(), slide);
+    },
+
+    async get(tenantId, sessionId) {
+      const session = await store.get(tenantId, sessionId, now());
+      if (!session) throw notFound(sessionId);
+      return session;
+    },
+
+    listUser: (tenantId, userId, includeInactive) => store.listUser(tenantId, userId, now(), includeInactive),
+    listTenant: (tenantId, page) => store.listTenant(tenantId, now(), page),
+    current: (tenantId, userId) => store.current(tenantId, userId, now()),
+
+    async update(tenantId, sessionId, change) {
+      const at = now();
+      const current = await this.get(tenantId, sessionId);
+      if (change.expiresAt !== undefined) validateExpiry(change.expiresAt, at, current.absoluteExpiresAt);
+      let tokenFields = {};
+      if (change.token !== undefined) {
+        validateToken(change.token);
+        if (tokenHash.digest(change.token) !== current.tokenHash) await ensureTokenFree(change.token);
+        tokenFields = { tokenHash: tokenHash.digest(change.token), sealedToken: cipher.encrypt(change.token, sessionId) };
+      }
+      return mutate(tenantId, sessionId, {
+        ...tokenFields,
+        ...(change.expiresAt !== undefined ? { expiresAt: change.expiresAt, sliding: false } : {}),
+        requireActive: true,
+      });
+    },
+
+    async extend(tenantId, sessionId, ttlSeconds) {
+      if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > limits.maxTtlSeconds) {
+        throw new ConnectError(`ttl_seconds must be a whole number from 1 to ${limits.maxTtlSeconds}`, Code.InvalidArgument);
+      }
+      return mutate(tenantId, sessionId, { expiresAt: now() + ttlSeconds * 1000, requireActive: true });
+    },
+
+    touch: (tenantId, sessionId) =>
+      mutate(tenantId, sessionId, { lastAccessedAt: now(), makeCurrent: true, requireActive: true }),
+
+    setStatus: (tenantId, sessionId, status) => mutate(tenantId, sessionId, { status, requireActive: true }),
+
+    async delete(tenantId, sessionId) {
+      if (!(await store.delete(tenantId, sessionId, now()))) throw notFound(sessionId);
+    },
+
+    async clear(tenantId, userId) {
+      if (userId !== undefined && userId !== "") {
+        validateUserId(userId);
+        return store.clearUser(tenantId, userId);
+      }
+      return store.clearTenant(tenantId);
+    },
+
+    revealToken: (session) => cipher.decrypt(session.sealedToken, session.id),
+  };
+}
+
+/** tokenPreview shows the first 8 and last 4 characters: "eyJhbGci...Q3Yk". */
+export function tokenPreview(token: string): string {
+  if (token.length <= 12) return "...";
+  return `${token.slice(0, 8)}...${token.slice(-4)}`;
+}
+
+export { isLive, userIdOfSessionId };

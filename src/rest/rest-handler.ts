@@ -1,0 +1,232 @@
+import type { ServerResponse } from "node:http";
+import type { NodeServerRequest, NodeServerResponse } from "../transport/node-http-types.js";
+import { fromJson, toJson, ScalarType, type DescField, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { RestErrorBody } from "../../gen/sessionstorage/v1/rest_pb.js";
+import { acceptRequestId } from "../observability/request-id.js";
+import { codeName, httpStatusOfCode } from "./http-status.js";
+import { matchPath, splitPath } from "./path-template.js";
+import type { RestRoute } from "./rest-routes.js";
+
+type Req = NodeServerRequest;
+type Res = NodeServerResponse;
+
+export interface RestHandlerOptions {
+  readonly routes: readonly RestRoute[];
+  /** Reaches the same implementations, through the same interceptors, as gRPC and Connect. */
+  readonly transport: Transport;
+  readonly logger: Logger;
+  readonly maxBodyBytes: number;
+}
+
+// Request headers that belong to this HTTP exchange, not to the call.
+const hopHeaders = new Set([
+  "host", "connection", "content-length", "content-type", "transfer-encoding", "keep-alive", "upgrade",
+  "te", "accept", "accept-encoding", "expect", "http2-settings", "proxy-connection",
+]);
+
+// Bodies over the limit: RESOURCE_EXHAUSTED to gRPC eyes, 413 over HTTP.
+// (ConnectError's instanceof matches any ConnectError, so a subclass cannot mark them.)
+const tooLarge = new WeakSet<ConnectError>();
+function bodyTooLarge(limit: number): ConnectError {
+  const error = new ConnectError(`request body is larger than ${limit} bytes`, Code.ResourceExhausted);
+  tooLarge.add(error);
+  return error;
+}
+
+/**
+ * createRestHandler is the generic google.api.http transcoder: it matches a
+ * request to a route, builds the request message from path, query and body,
+ * calls the method through the transport, and renders the reply as the
+ * route's options say. It has no per-endpoint code.
+ */
+export function createRestHandler(options: RestHandlerOptions): (req: Req, res: Res) => void {
+  const { routes, transport, logger, maxBodyBytes } = options;
+
+  return (req, res) => {
+    const requestId = acceptRequestId(headerValue(req, "x-request-id"));
+    handle(req, res, requestId).catch((e: unknown) => {
+      logger.error({ requestId, err: e instanceof Error ? e.message : String(e) }, "rest handler failed");
+      if (!res.headersSent) sendJson(res, 500, { code: "internal", message: "internal error" }, requestId);
+      else res.end();
+    });
+  };
+
+  async function handle(req: Req, res: Res, requestId: string) {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const segments = splitPath(url.pathname);
+    const method = (req.method ?? "GET").toUpperCase();
+    let route: RestRoute | undefined;
+    let captures: Map<string, string> | undefined;
+    const allowed = new Set<string>();
+    for (const candidate of segments ? routes : []) {
+      const match = matchPath(candidate.template, segments!);
+      if (!match) continue;
+      allowed.add(candidate.httpMethod);
+      if (!route && candidate.httpMethod === method) {
+        route = candidate;
+        captures = match;
+      }
+    }
+    if (!route || !captures) {
+      if (allowed.size > 0) {
+        res.setHeader("allow", [...allowed].join(", "));
+        return sendJson(res, 405, { code: "unimplemented", message: `method ${method} is not allowed here; use ${[...allowed].join(" or ")}` }, requestId);
+      }
+      return sendJson(res, 404, { code: "not_found", message: `no such endpoint: ${method} ${url.pathname}` }, requestId);
+    }
+
+    let input;
+    try {
+      input = fromJson(route.method.input, await buildRequestJson(req, route, captures, url.searchParams), { ignoreUnknownFields: false });
+    } catch (e) {
+      const error = e instanceof ConnectError ? e : new ConnectError(`invalid request: ${(e as Error).message}`, Code.InvalidArgument);
+      return sendError(res, route, error, requestId, true);
+    }
+
+    const header = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (name.startsWith(":") || hopHeaders.has(name) || name.startsWith("grpc-") || name.startsWith("connect-") || value === undefined) continue;
+      header.set(name, Array.isArray(value) ? value.join(", ") : value);
+    }
+    header.set("x-request-id", requestId);
+
+    try {
+      const reply = await transport.unary(route.method, undefined, undefined, header, input, undefined);
+      copyResponseHeaders(res, reply.header);
+      if (route.unauthorizedUnless && (reply.message as Record<string, unknown>)[fieldOf(route.method.output.fields, route.unauthorizedUnless)?.localName ?? ""] === false) {
+        return sendJson(res, 401, renderJson(route, reply.message), requestId);
+      }
+      if (route.emptyBody) {
+        res.statusCode = route.successStatus;
+        res.setHeader("x-request-id", requestId);
+        return void res.end();
+      }
+      return sendJson(res, route.successStatus, renderJson(route, reply.message), requestId);
+    } catch (e) {
+      const error = ConnectError.from(e);
+      copyResponseHeaders(res, error.metadata);
+      return sendError(res, route, error, requestId, false);
+    }
+  }
+
+  async function buildRequestJson(req: Req, route: RestRoute, captures: Map<string, string>, query: URLSearchParams): Promise<JsonObject> {
+    const fields = route.method.input.fields;
+    let json: JsonObject = {};
+    if (route.body !== "") {
+      const parsed = await readJsonBody(req, maxBodyBytes);
+      if (route.body === "*") {
+        if (parsed !== undefined && (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))) {
+          throw new ConnectError("request body must be a JSON object", Code.InvalidArgument);
+        }
+        json = (parsed as JsonObject | undefined) ?? {};
+      } else if (parsed !== undefined) {
+        json[route.body] = parsed as JsonValue;
+      }
+    }
+    for (const [name, value] of captures) json[name] = value;
+    if (route.body !== "*") {
+      const fromQuery = new Map<string, string[]>();
+      for (const [key, value] of query) fromQuery.set(key, [...(fromQuery.get(key) ?? []), value]);
+      for (const [key, values] of fromQuery) {
+        const field = fieldOf(fields, key);
+        if (!field || captures.has(field.name) || field.name === route.body) {
+          throw new ConnectError(`unknown query parameter "${key}"`, Code.InvalidArgument);
+        }
+        json[field.name] = field.fieldKind === "list" ? values.map((v) => queryValue(field, v)) : queryValue(field, values[values.length - 1]!);
+      }
+    }
+    return json;
+  }
+
+  function renderJson(route: RestRoute, message: unknown): JsonValue {
+    const opts = { useProtoFieldName: route.useProtoFieldNames, alwaysEmitImplicit: true };
+    if (route.responseBody) {
+      const field = fieldOf(route.method.output.fields, route.responseBody);
+      if (field?.fieldKind === "message") {
+        const value = (message as Record<string, unknown>)[field.localName];
+        return value ? (toJson(field.message, value as never, opts) as JsonValue) : {};
+      }
+    }
+    return toJson(route.method.output, message as never, opts);
+  }
+
+  function sendError(res: Res, route: RestRoute, error: ConnectError, requestId: string, decoding: boolean) {
+    const status = tooLarge.has(error) ? 413 : httpStatusOfCode(error.code);
+    const serverFault = status >= 500;
+    const message = (serverFault || (decoding && route.errorBody === RestErrorBody.MESSAGE)) && route.internalErrorMessage
+      ? route.internalErrorMessage
+      : serverFault && error.code !== Code.Unavailable ? "internal error" : error.rawMessage;
+    let body: JsonValue;
+    switch (route.errorBody) {
+      case RestErrorBody.AUTH_STATUS:
+        body = { success: false, valid: false, error: `${message} [request_id: ${requestId}]` };
+        break;
+      case RestErrorBody.MESSAGE:
+        body = { message };
+        break;
+      default:
+        body = { code: codeName(error.code), message, request_id: requestId };
+    }
+    if (decoding) logger.info({ requestId, route: route.pattern, code: codeName(error.code), message: error.rawMessage }, "rest request rejected");
+    sendJson(res, status, body, requestId);
+  }
+}
+
+function fieldOf(fields: readonly DescField[], name: string): DescField | undefined {
+  return fields.find((f) => f.name === name || f.jsonName === name);
+}
+
+function queryValue(field: DescField, value: string): JsonValue {
+  if ((field.fieldKind === "scalar" || field.fieldKind === "list") && field.scalar === ScalarType.BOOL) {
+    if (value === "true" || value === "1") return true;
+    if (value === "false" || value === "0") return false;
+    throw new ConnectError(`query parameter "${field.name}" must be true or false`, Code.InvalidArgument);
+  }
+  return value;
+}
+
+function headerValue(req: Req, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function readJsonBody(req: Req, limit: number): Promise<unknown> {
+  // The body is read as JSON whatever its Content-Type says: curl -d sends
+  // form-urlencoded by default, and a clear JSON error is more useful than a 415.
+  const declared = Number(headerValue(req, "content-length") ?? "0");
+  if (declared > limit) throw bodyTooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw bodyTooLarge(limit);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ConnectError(`request body is not valid JSON: ${(e as Error).message}`, Code.InvalidArgument);
+  }
+}
+
+function copyResponseHeaders(res: Res, header: Headers) {
+  const cookies = header.getSetCookie();
+  if (cookies.length > 0) res.setHeader("set-cookie", cookies);
+  for (const [name, value] of header) {
+    if (name === "set-cookie" || name === "content-type" || name === "content-length" || name.startsWith("grpc-")) continue;
+    res.setHeader(name, value);
+  }
+}
+
+function sendJson(res: Res, status: number, body: JsonValue, requestId: string) {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json; charset=utf-8");
+  res.setHeader("content-length", Buffer.byteLength(text));
+  res.setHeader("x-request-id", requestId);
+  (res as ServerResponse).end(text);
+}

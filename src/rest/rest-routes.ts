@@ -1,0 +1,86 @@
+import { getOption, hasOption, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
+import { http } from "../../gen/google/api/annotations_pb.js";
+import type { HttpRule } from "../../gen/google/api/http_pb.js";
+import {
+  rest_method,
+  rest_service,
+  RestErrorBody,
+  RestJsonNames,
+} from "../../gen/sessionstorage/v1/rest_pb.js";
+import { parsePathTemplate, type PathTemplate } from "./path-template.js";
+
+/** RestRoute is one HTTP binding of one unary method, read from its options. */
+export interface RestRoute {
+  readonly httpMethod: string;
+  readonly template: PathTemplate;
+  readonly pattern: string;
+  readonly method: DescMethodUnary;
+  /** "" (no body), "*" (the whole request), or a request field name. */
+  readonly body: string;
+  /** "" (the whole response) or a response field name. */
+  readonly responseBody: string;
+  readonly useProtoFieldNames: boolean;
+  readonly errorBody: RestErrorBody;
+  readonly successStatus: number;
+  readonly emptyBody: boolean;
+  readonly unauthorizedUnless: string;
+  readonly internalErrorMessage: string;
+}
+
+/**
+ * buildRestRoutes reads the google.api.http rules (and additional_bindings)
+ * and this project's rest options from the generated descriptors. Routes with
+ * more literal segments come first, so "/x/current" wins over "/x/{id}".
+ */
+export function buildRestRoutes(services: readonly DescService[]): RestRoute[] {
+  const routes: RestRoute[] = [];
+  for (const service of services) {
+    const serviceOptions = getOption(service, rest_service);
+    for (const method of service.methods) {
+      if (method.methodKind !== "unary" || !hasOption(method, http)) continue;
+      const unary = method as DescMethodUnary;
+      const methodOptions = getOption(method, rest_method);
+      const rule = getOption(method, http);
+      for (const binding of [rule, ...rule.additionalBindings]) {
+        const route = toRoute(binding);
+        if (!route) continue;
+        routes.push({
+          ...route,
+          method: unary,
+          body: binding.body,
+          responseBody: binding.responseBody || rule.responseBody,
+          useProtoFieldNames: serviceOptions.jsonNames !== RestJsonNames.JSON,
+          errorBody: serviceOptions.errorBody,
+          successStatus: methodOptions.successStatus || 200,
+          emptyBody: methodOptions.emptyBody,
+          unauthorizedUnless: methodOptions.unauthorizedUnless,
+          internalErrorMessage: methodOptions.internalErrorMessage || serviceOptions.internalErrorMessage,
+        });
+      }
+    }
+  }
+  return routes.sort((a, b) => b.template.literalCount - a.template.literalCount);
+}
+
+function toRoute(rule: HttpRule): { httpMethod: string; template: PathTemplate; pattern: string } | undefined {
+  const p = rule.pattern;
+  let httpMethod: string;
+  let pattern: string;
+  switch (p.case) {
+    case "get":
+    case "put":
+    case "post":
+    case "delete":
+    case "patch":
+      httpMethod = p.case.toUpperCase();
+      pattern = p.value;
+      break;
+    case "custom":
+      httpMethod = p.value.kind.toUpperCase();
+      pattern = p.value.path;
+      break;
+    default:
+      return undefined;
+  }
+  return { httpMethod, pattern, template: parsePathTemplate(pattern) };
+}

@@ -1,0 +1,126 @@
+import http from "node:http";
+import http2 from "node:http2";
+import type net from "node:net";
+import type { DescFile, DescService } from "@bufbuild/protobuf";
+import { createRouterTransport, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { NodeServerRequest, NodeServerResponse } from "./transport/node-http-types.js";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import { file_sessionstorage_v1_session_storage_service, SessionStorageService } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
+import { createApiClientVerifier } from "./auth/api-client-verifier.js";
+import { createAuthInterceptor } from "./auth/auth-interceptor.js";
+import type { Config } from "./config/config.js";
+import { createSessionCore, type SessionCore } from "./core/session-core.js";
+import { createKeyedHash } from "./crypto/keyed-hash.js";
+import { createTokenCipher } from "./crypto/token-cipher.js";
+import { createObservabilityInterceptor } from "./observability/observability-interceptor.js";
+import { createRestHandler } from "./rest/rest-handler.js";
+import { buildRestRoutes } from "./rest/rest-routes.js";
+import { createHealthService, type HealthService } from "./services/health-service.js";
+import { registerReflection } from "./services/reflection-service.js";
+import { createSessionStorageService } from "./services/session-storage-service.js";
+import { createRedisSessionStore } from "./store/redis-session-store.js";
+import { createCorsHandler } from "./transport/cors.js";
+import { createOnePortServer } from "./transport/one-port-server.js";
+
+export interface App {
+  /** The listening socket's server; call listen() on it. */
+  readonly server: net.Server;
+  readonly core: SessionCore;
+  readonly health: HealthService;
+  /** Graceful stop: NOT_SERVING, stop accepting, finish in-flight calls, quit Redis. */
+  close(): Promise<void>;
+}
+
+/**
+ * createApp builds the whole service on one port without listening, so tests
+ * start it on port 0. gRPC, gRPC-Web and Connect are served by connect-node;
+ * everything else falls back to the REST transcoder, which calls the same
+ * implementations through the same interceptors.
+ */
+export function createApp(config: Config, deps: { redis: Redis; logger: Logger }): App {
+  const { redis, logger } = deps;
+  const store = createRedisSessionStore(redis, { maxLifetimeMs: config.maxLifetimeSeconds * 1000 });
+  const core = createSessionCore({
+    store,
+    cipher: createTokenCipher(config.tokenEncryptionKeys),
+    tokenHash: createKeyedHash(config.tokenHmacKey, "token-lookup"),
+    config,
+  });
+
+  const health = createHealthService();
+  const services: DescService[] = [SessionStorageService];
+  const files: DescFile[] = [file_sessionstorage_v1_session_storage_service, file_grpc_health_v1_health];
+  // Health follows Redis: a session service without its store cannot serve.
+  const storeReady = () => redis.status === "ready";
+  const setHealth = () => {
+    const status = storeReady() ? "SERVING" : "NOT_SERVING";
+    health.setStatus("", status);
+    for (const s of services) health.setStatus(s.typeName, status);
+  };
+  setHealth();
+  for (const event of ["ready", "close", "end", "reconnecting", "error"]) redis.on(event, setHealth);
+
+  const routes = (router: ConnectRouter) => {
+    router.service(SessionStorageService, createSessionStorageService(core));
+    registerReflection(router, files);
+    health.register(router);
+  };
+  const interceptors: Interceptor[] = [
+    createObservabilityInterceptor(logger, () => !storeReady()),
+    createAuthInterceptor(createApiClientVerifier(config.apiClients)),
+  ];
+
+  const rest = createRestHandler({
+    routes: buildRestRoutes(services),
+    transport: createRouterTransport(routes, { router: { interceptors } }),
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  const connect = connectNodeAdapter({ routes, interceptors, fallback: rest, readMaxBytes: config.maxBodyBytes });
+  const cors = createCorsHandler(config.corsAllowedOrigins);
+  // In-flight requests, so shutdown can wait for them to finish.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const handler = (req: NodeServerRequest, res: NodeServerResponse) => {
+    inFlight++;
+    res.once("close", () => {
+      if (--inFlight === 0) drained?.();
+    });
+    if (!cors(req, res)) connect(req, res);
+  };
+
+  const h1 = http.createServer(handler);
+  const h2 = http2.createServer({}, handler);
+  const h2Sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (session) => {
+    h2Sessions.add(session);
+    session.on("close", () => h2Sessions.delete(session));
+  });
+  const server = createOnePortServer(h1, h2);
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    core,
+    health,
+    close() {
+      closing ??= (async () => {
+        health.shutdown();
+        server.close();
+        // HTTP/2: GOAWAY, open streams finish. HTTP/1.1: idle keep-alives close now.
+        for (const session of h2Sessions) session.close();
+        h1.closeIdleConnections();
+        const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
+        const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
+        await Promise.race([idle, grace]);
+        h1.closeAllConnections();
+        for (const session of h2Sessions) session.destroy();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

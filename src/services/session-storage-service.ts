@@ -1,0 +1,160 @@
+import { type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { SessionStorageService, StoredSessionSchema } from "../../gen/sessionstorage/v1/session_storage_service_pb.js";
+import { requireApiClient, resolveCaller, type Caller } from "../auth/caller.js";
+import { credentialsKey } from "../auth/credentials.js";
+import { limits } from "../core/limits.js";
+import { isLive, type Session, type SessionMetadata } from "../core/session.js";
+import { tokenPreview, type SessionCore } from "../core/session-core.js";
+import { parsePageSize } from "./page-size.js";
+
+type StoredSessionInit = MessageInitShape<typeof StoredSessionSchema>;
+
+/**
+ * createSessionStorageService implements the Secure Session Storage API: a
+ * thin mapping of the core's sessions to the document's shapes.
+ */
+export function createSessionStorageService(core: SessionCore): ServiceImpl<typeof SessionStorageService> {
+  function toStored(session: Session, showToken: boolean): StoredSessionInit {
+    const token = core.revealToken(session);
+    return {
+      id: session.id,
+      userId: session.userId,
+      tokenPreview: tokenPreview(token),
+      token: showToken ? token : undefined,
+      expiresAt: timestampFromMs(session.expiresAt),
+      isValid: isLive(session, core.now()),
+      savedAt: timestampFromMs(session.updatedAt),
+      createdAt: timestampFromMs(session.createdAt),
+      status: session.status,
+    };
+  }
+
+  // current/validity: a Bearer caller means its own session (slid by the
+  // lookup); an API client names the user.
+  async function currentFor(ctx: HandlerContext, userId: string): Promise<Session | undefined> {
+    const credentials = ctx.values.get(credentialsKey);
+    if (credentials.clientId === undefined && credentials.bearerToken !== undefined) {
+      return core.authenticate(credentials.bearerToken, true);
+    }
+    const caller: Caller = await resolveCaller(ctx, core);
+    if (caller.kind === "session") return caller.session;
+    core.validateUserId(userId);
+    return core.current(caller.tenantId, userId);
+  }
+
+  return {
+    async listStoredSessions(req, ctx) {
+      const tenantId = requireApiClient(ctx);
+      if (req.page < 0) throw new ConnectError("page must be 1 or more", Code.InvalidArgument);
+      const page = req.page === 0 ? 1 : req.page;
+      const limit = parsePageSize(req.limit, "limit");
+      let sessions: readonly Session[];
+      let total: number;
+      if (req.userId !== "") {
+        core.validateUserId(req.userId);
+        const all = await core.listUser(tenantId, req.userId);
+        total = all.length;
+        sessions = all.slice((page - 1) * limit, page * limit);
+      } else {
+        const result = await core.listTenant(tenantId, { offset: (page - 1) * limit, limit });
+        sessions = result.sessions;
+        total = result.total;
+      }
+      return {
+        data: sessions.map((s) => toStored(s, false)),
+        pagination: { page, limit, total },
+      };
+    },
+
+    async getStoredSession(req, ctx) {
+      const caller = await resolveCaller(ctx, core);
+      if (caller.kind === "session" && caller.session.id !== req.id) {
+        // A token shows only its own session in full.
+        throw new ConnectError(`session "${req.id}" not found`, Code.NotFound);
+      }
+      const session = caller.kind === "session" ? caller.session : await core.get(caller.tenantId, req.id);
+      return { session: toStored(session, true) };
+    },
+
+    async getCurrentSession(req, ctx) {
+      const session = await currentFor(ctx, req.userId);
+      if (!session) {
+        throw new ConnectError(req.userId ? `user "${req.userId}" has no current session` : "no current session", Code.NotFound);
+      }
+      return {
+        token: core.revealToken(session),
+        expiresAt: timestampFromMs(session.expiresAt),
+        isValid: isLive(session, core.now()),
+        id: session.id,
+        userId: session.userId,
+      };
+    },
+
+    async getSessionValidity(req, ctx) {
+      const session = await currentFor(ctx, req.userId);
+      if (!session) return { isValid: false, secondsRemaining: 0 };
+      const remaining = Math.max(0, Math.floor((session.expiresAt - core.now()) / 1000));
+      return { isValid: isLive(session, core.now()), expiresAt: timestampFromMs(session.expiresAt), secondsRemaining: remaining };
+    },
+
+    async saveSession(req, ctx) {
+      const tenantId = requireApiClient(ctx);
+      const { session, token } = await core.create({
+        tenantId,
+        userId: req.userId,
+        token: req.token,
+        expiresAt: req.expiresAt ? timestampMs(req.expiresAt) : undefined,
+        profile: req.user,
+        metadata: toMetadata(req.metadata),
+      });
+      const stored = toStored(session, false);
+      // A minted token is shown once, now; a caller's own token is not echoed.
+      if (req.token === undefined) stored.token = token;
+      return { session: stored };
+    },
+
+    async updateStoredSession(req, ctx) {
+      const tenantId = requireApiClient(ctx);
+      if (req.token === undefined && req.expiresAt === undefined) {
+        throw new ConnectError("nothing to update: send token, expires_at or both", Code.InvalidArgument);
+      }
+      const session = await core.update(tenantId, req.id, {
+        token: req.token,
+        expiresAt: req.expiresAt ? timestampMs(req.expiresAt) : undefined,
+      });
+      return { session: toStored(session, false) };
+    },
+
+    async clearSessions(req, ctx) {
+      const tenantId = requireApiClient(ctx);
+      const count = await core.clear(tenantId, req.userId);
+      return {
+        cleared: true,
+        message: req.userId
+          ? `All session tokens of user ${req.userId} cleared from secure storage`
+          : "All session tokens cleared from secure storage",
+        deletedCount: count,
+      };
+    },
+
+    async deleteStoredSession(req, ctx) {
+      const tenantId = requireApiClient(ctx);
+      await core.delete(tenantId, req.id);
+      return { deleted: true, id: req.id };
+    },
+  };
+}
+
+function toMetadata(m: { userAgent: string; ipAddress: string; labels: Record<string, string> } | undefined): SessionMetadata | undefined {
+  if (!m) return undefined;
+  if (m.userAgent.length > 512 || m.ipAddress.length > 64) {
+    throw new ConnectError("metadata.user_agent must be at most 512 and metadata.ip_address at most 64 characters", Code.InvalidArgument);
+  }
+  if (Buffer.byteLength(JSON.stringify(m.labels)) > limits.metadataMaxBytes) {
+    throw new ConnectError(`metadata.labels must be at most ${limits.metadataMaxBytes} bytes`, Code.InvalidArgument);
+  }
+  return { userAgent: m.userAgent || undefined, ipAddress: m.ipAddress || undefined, labels: m.labels };
+}
+

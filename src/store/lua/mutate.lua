@@ -1,0 +1,27 @@
+-- Changes one unexpired session.
+-- KEYS: session, current
+-- ARGV: now, require active (1/0), requested expiry ms or '', make current (1/0),
+--       session id, field/value pairs...
+-- Returns {'ok'|'inactive', previous token hash, HGETALL...} or {'gone'}.
+local now = tonumber(ARGV[1])
+local h = hash(redis.call('HGETALL', KEYS[1]))
+if not unexpired(h, now) then return {'gone'} end
+local previous = h.th
+if ARGV[2] == '1' and h.st ~= 'active' then
+  local out = {'inactive', previous}
+  for k, v in pairs(h) do out[#out + 1] = k; out[#out + 1] = v end
+  return out
+end
+if #ARGV >= 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
+if ARGV[3] ~= '' then
+  local ea = math.min(tonumber(ARGV[3]), tonumber(h.ml))
+  redis.call('HSET', KEYS[1], 'ea', fmt(ea))
+  redis.call('PEXPIREAT', KEYS[1], fmt(ea))
+end
+if ARGV[4] == '1' then
+  -- The pointer is useless once this session's life is over, so it ends with it.
+  redis.call('SET', KEYS[2], ARGV[5], 'PXAT', h.ml)
+end
+local out = {'ok', previous}
+for _, v in ipairs(redis.call('HGETALL', KEYS[1])) do out[#out + 1] = v end
+return out

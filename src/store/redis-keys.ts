@@ -1,0 +1,23 @@
+/**
+ * Every Redis key the service uses. All keys of one user share the hash tag
+ * {<tenant>:<user>}, so per-user scripts touch a single Redis Cluster slot.
+ * The token pointer and the tenant index are secondary indexes in their own
+ * slots, cleaned lazily: a pointer or index entry whose session is gone is
+ * ignored and removed when met.
+ *
+ *   ss:{T:U}:s:<sid>      hash    one session (fields: see redis-session-codec.ts);
+ *                                 expires (PEXPIREAT) when the session does
+ *   ss:{T:U}:idx          zset    the user's session ids, scored by creation ms
+ *   ss:{T:U}:cur          string  the user's current session id
+ *   ss:tok:<hmac>         string  name of the session key holding that token hash;
+ *                                 expires at the session's absolute end
+ *   ss:tenant:{T}:idx     zset    the tenant's session ids, scored by creation ms
+ */
+export const redisKeys = Object.freeze({
+  sessionPrefix: (tenantId: string, userId: string) => `ss:{${tenantId}:${userId}}:s:`,
+  session: (tenantId: string, userId: string, sessionId: string) => `ss:{${tenantId}:${userId}}:s:${sessionId}`,
+  userIndex: (tenantId: string, userId: string) => `ss:{${tenantId}:${userId}}:idx`,
+  current: (tenantId: string, userId: string) => `ss:{${tenantId}:${userId}}:cur`,
+  tokenPointer: (tokenHash: string) => `ss:tok:${tokenHash}`,
+  tenantIndex: (tenantId: string) => `ss:tenant:{${tenantId}}:idx`,
+});

@@ -1,0 +1,241 @@
+import { Redis } from "ioredis";
+import type { Session } from "../core/session.js";
+import { userIdOfSessionId } from "../core/session-id.js";
+import { redisKeys } from "./redis-keys.js";
+import { defineRedisScripts } from "./redis-scripts.js";
+import { sessionFromReply, sessionToFields } from "./redis-session-codec.js";
+import { LimitReachedError, type MutationResult, type SessionStore } from "./session-store.js";
+
+export interface RedisSessionStoreOptions {
+  /** Sessions older than this are dead whatever they say; bounds every index. */
+  readonly maxLifetimeMs: number;
+}
+
+/**
+ * createRedisSessionStore implements SessionStore over one ioredis client.
+ * Per-user updates are single Lua scripts (atomic, one slot); the token
+ * pointer and the tenant index are written beside them and cleaned lazily.
+ */
+export function createRedisSessionStore(redis: Redis, options: RedisSessionStoreOptions): SessionStore {
+  const scripts = defineRedisScripts(redis);
+  const cutoff = (now: number) => String(now - options.maxLifetimeMs);
+
+  // Drops the secondary index entries of sessions that are gone.
+  async function forget(tenantId: string, gone: ReadonlyArray<{ id: string; tokenHash: string; key: string }>) {
+    if (gone.length === 0) return;
+    await Promise.all([
+      redis.zrem(redisKeys.tenantIndex(tenantId), ...gone.map((g) => g.id)),
+      ...gone.map((g) => scripts.ssDeleteIfEquals(redisKeys.tokenPointer(g.tokenHash), g.key)),
+    ]);
+  }
+
+  function keyOf(tenantId: string, sessionId: string): { userId: string; key: string } | undefined {
+    const userId = userIdOfSessionId(sessionId);
+    if (userId === undefined) return undefined;
+    return { userId, key: redisKeys.session(tenantId, userId, sessionId) };
+  }
+
+  async function clearUser(tenantId: string, userId: string): Promise<number> {
+    const reply = (await scripts.ssClearUser(
+      redisKeys.userIndex(tenantId, userId),
+      redisKeys.current(tenantId, userId),
+      redisKeys.sessionPrefix(tenantId, userId),
+    )) as string[];
+    const gone: { id: string; tokenHash: string; key: string }[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const id = reply[i]!;
+      gone.push({ id, tokenHash: reply[i + 1]!, key: redisKeys.session(tenantId, userId, id) });
+    }
+    await forget(tenantId, gone);
+    return gone.length;
+  }
+
+  return {
+    async create(session, { limit, evictOldest, now }) {
+      const { tenantId, userId, id } = session;
+      const key = redisKeys.session(tenantId, userId, id);
+      let evictedReplies: unknown[];
+      try {
+        evictedReplies = (await scripts.ssCreate(
+          key,
+          redisKeys.userIndex(tenantId, userId),
+          redisKeys.current(tenantId, userId),
+          String(now),
+          cutoff(now),
+          String(limit),
+          evictOldest ? "1" : "0",
+          redisKeys.sessionPrefix(tenantId, userId),
+          id,
+          String(session.createdAt),
+          String(session.expiresAt),
+          String(options.maxLifetimeMs),
+          ...sessionToFields(session),
+        )) as unknown[];
+      } catch (e) {
+        const match = /^LIMIT (\d+)/.exec((e as Error).message);
+        if (match) throw new LimitReachedError(Number(match[1]));
+        throw e;
+      }
+      const evicted = evictedReplies.map(sessionFromReply).filter((s): s is Session => s !== undefined);
+      await Promise.all([
+        redis.set(redisKeys.tokenPointer(session.tokenHash), key, "PXAT", String(session.absoluteExpiresAt)),
+        redis.zadd(redisKeys.tenantIndex(tenantId), session.createdAt, id),
+        redis.pexpire(redisKeys.tenantIndex(tenantId), options.maxLifetimeMs),
+      ]);
+      await forget(tenantId, evicted.map((s) => ({ id: s.id, tokenHash: s.tokenHash, key: redisKeys.session(tenantId, s.userId, s.id) })));
+      return evicted;
+    },
+
+    async findByToken(tokenHash, now, slide) {
+      const reply = await scripts.ssFindByToken(redisKeys.tokenPointer(tokenHash), String(now), tokenHash, slide ? "1" : "0");
+      return reply ? sessionFromReply(reply) : undefined;
+    },
+
+    async get(tenantId, sessionId, now) {
+      const loc = keyOf(tenantId, sessionId);
+      if (!loc) return undefined;
+      const session = sessionFromReply(await redis.hgetall(loc.key));
+      return session && session.expiresAt > now ? session : undefined;
+    },
+
+    async listUser(tenantId, userId, now, includeInactive = false) {
+      const reply = (await scripts.ssListUser(
+        redisKeys.userIndex(tenantId, userId),
+        String(now),
+        cutoff(now),
+        redisKeys.sessionPrefix(tenantId, userId),
+        includeInactive ? "1" : "0",
+      )) as unknown[];
+      return reply.map(sessionFromReply).filter((s): s is Session => s !== undefined);
+    },
+
+    async listTenant(tenantId, now, page) {
+      const index = redisKeys.tenantIndex(tenantId);
+      await redis.zremrangebyscore(index, "-inf", `(${cutoff(now)}`);
+      const sessions: Session[] = [];
+      // Walk the index in batches: entries of dead sessions are dropped as
+      // they are met, and the page is filled from the entries after them.
+      let afterScore = page.after ? page.after.createdAt : -Infinity;
+      let afterId = page.after?.id;
+      let skip = page.offset ?? 0;
+      for (;;) {
+        const batchSize = Math.max(page.limit * 2, 50);
+        const batch = await redis.zrangebyscore(index, afterScore === -Infinity ? "-inf" : afterScore, "+inf", "WITHSCORES", "LIMIT", 0, batchSize + 1);
+        const entries: { id: string; score: number }[] = [];
+        for (let i = 0; i + 1 < batch.length; i += 2) entries.push({ id: batch[i]!, score: Number(batch[i + 1]) });
+        const fresh = entries.filter((e) => afterId === undefined || e.score > afterScore || (e.score === afterScore && e.id > afterId));
+        const found = await Promise.all(fresh.map(async (e) => {
+          const loc = keyOf(tenantId, e.id);
+          return { entry: e, session: loc ? sessionFromReply(await redis.hgetall(loc.key)) : undefined };
+        }));
+        const dead = found.filter((f) => !f.session || f.session.expiresAt <= now).map((f) => f.entry.id);
+        if (dead.length > 0) await redis.zrem(index, ...dead);
+        for (const f of found) {
+          if (!f.session || f.session.status !== "active" || f.session.expiresAt <= now) continue;
+          if (skip > 0) { skip--; continue; }
+          if (sessions.length < page.limit) sessions.push(f.session);
+        }
+        const last = entries.at(-1);
+        if (sessions.length >= page.limit || entries.length <= batchSize || !last) break;
+        afterScore = last.score;
+        afterId = last.id;
+      }
+      const total = await redis.zcard(index);
+      return { sessions, total };
+    },
+
+    async current(tenantId, userId, now) {
+      const reply = await scripts.ssCurrent(
+        redisKeys.current(tenantId, userId),
+        redisKeys.userIndex(tenantId, userId),
+        String(now),
+        redisKeys.sessionPrefix(tenantId, userId),
+      );
+      return reply ? sessionFromReply(reply) : undefined;
+    },
+
+    async mutate(tenantId, sessionId, change, now): Promise<MutationResult> {
+      const loc = keyOf(tenantId, sessionId);
+      if (!loc) return { kind: "not-found" };
+      const fields: string[] = [];
+      if (change.tokenHash !== undefined) fields.push("th", change.tokenHash);
+      if (change.sealedToken !== undefined) fields.push("tk", change.sealedToken);
+      if (change.sliding !== undefined) fields.push("sl", change.sliding ? "1" : "0");
+      if (change.status !== undefined) fields.push("st", change.status);
+      if (change.lastAccessedAt !== undefined) fields.push("la", String(change.lastAccessedAt));
+      fields.push("ua", String(now));
+      const reply = (await scripts.ssMutate(
+        loc.key,
+        redisKeys.current(tenantId, loc.userId),
+        String(now),
+        change.requireActive ? "1" : "0",
+        change.expiresAt === undefined ? "" : String(change.expiresAt),
+        change.makeCurrent ? "1" : "0",
+        sessionId,
+        ...fields,
+      )) as string[];
+      const [kind, previousTokenHash, ...rest] = reply;
+      if (kind === "gone") return { kind: "not-found" };
+      const session = sessionFromReply(rest);
+      if (!session) return { kind: "not-found" };
+      if (kind === "inactive") return { kind: "inactive", session };
+      if (change.tokenHash !== undefined && previousTokenHash && previousTokenHash !== change.tokenHash) {
+        await Promise.all([
+          redis.set(redisKeys.tokenPointer(change.tokenHash), loc.key, "PXAT", String(session.absoluteExpiresAt)),
+          scripts.ssDeleteIfEquals(redisKeys.tokenPointer(previousTokenHash), loc.key),
+        ]);
+      }
+      return { kind: "ok", session, previousTokenHash: previousTokenHash ?? "" };
+    },
+
+    async delete(tenantId, sessionId, now) {
+      const loc = keyOf(tenantId, sessionId);
+      if (!loc) return false;
+      const tokenHash = (await scripts.ssDelete(
+        loc.key,
+        redisKeys.userIndex(tenantId, loc.userId),
+        redisKeys.current(tenantId, loc.userId),
+        String(now),
+        sessionId,
+      )) as string | null;
+      if (!tokenHash) return false;
+      await forget(tenantId, [{ id: sessionId, tokenHash, key: loc.key }]);
+      return true;
+    },
+
+    clearUser,
+
+    async clearTenant(tenantId) {
+      const index = redisKeys.tenantIndex(tenantId);
+      const users = new Set<string>();
+      for (const id of await redis.zrange(index, "0", "-1")) {
+        const userId = userIdOfSessionId(id);
+        if (userId !== undefined) users.add(userId);
+      }
+      let count = 0;
+      for (const userId of users) count += await clearUser(tenantId, userId);
+      await redis.del(index);
+      return count;
+    },
+
+    async ping() {
+      await redis.ping();
+    },
+
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/** createRedisClient connects with the settings the store relies on. */
+export function createRedisClient(url: string): Redis {
+  return new Redis(url, {
+    // Commands issued in the same tick share one write: cheap batching.
+    enableAutoPipelining: true,
+    // Fail fast while Redis is down so callers get UNAVAILABLE, not a hang.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    lazyConnect: false,
+  });
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from "node:crypto";
+import type net from "node:net";
+import { Writable } from "node:stream";
+import { exportJWK, generateKeyPair } from "jose";
+import { Redis } from "ioredis";
+import { inject } from "vitest";
+import { parseConfig, type Config } from "../../src/config/config.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { createApp, type App } from "../../src/server.js";
+import { createRedisClient } from "../../src/store/redis-session-store.js";
+
+export interface TestClient {
+  readonly id: string;
+  readonly secret: string;
+  /** The headers that authenticate this API client. */
+  readonly headers: Record<string, string>;
+}
+
+export interface TestApp {
+  readonly app: App;
+  readonly config: Config;
+  readonly port: number;
+  readonly baseUrl: string;
+  /** Two tenants, unique to this app, so test files never see each other's data. */
+  readonly clientA: TestClient;
+  readonly clientB: TestClient;
+  /** Every log line the service wrote. */
+  readonly logs: string[];
+  /** A separate Redis connection for inspecting what the service stored. */
+  readonly redis: Redis;
+  close(): Promise<void>;
+}
+
+/** startTestApp builds the real service against the test run's real Redis and listens on port 0. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const suffix = randomBytes(4).toString("hex");
+  const clientA = makeClient(`tenant-a-${suffix}`);
+  const clientB = makeClient(`tenant-b-${suffix}`);
+  const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const jwk = { ...(await exportJWK(privateKey)), kid: `test-${suffix}`, alg: "ES256", use: "sig" };
+  const config = parseConfig({
+    REDIS_URL: inject("redisUrl"),
+    PORT: "0",
+    HOST: "127.0.0.1",
+    API_CLIENTS: `${clientA.id}:${clientA.secret},${clientB.id}:${clientB.secret}`,
+    TOKEN_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+    TOKEN_HMAC_KEY: randomBytes(32).toString("base64"),
+    JWT_SIGNING_KEYS: JSON.stringify([jwk]),
+    LOG_LEVEL: "info",
+    SHUTDOWN_GRACE_MS: "2000",
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(...chunk.toString().split("\n").filter(Boolean));
+      callback();
+    },
+  });
+  const redis = createRedisClient(config.redisUrl);
+  const app = createApp(config, { redis, logger: createLogger(config.logLevel, sink) });
+  await new Promise<void>((resolve) => app.server.listen(0, "127.0.0.1", resolve));
+  const port = (app.server.address() as net.AddressInfo).port;
+  const inspector = new Redis(config.redisUrl);
+  return {
+    app,
+    config,
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    clientA,
+    clientB,
+    logs,
+    redis: inspector,
+    async close() {
+      await app.close();
+      inspector.disconnect();
+    },
+  };
+}
+
+function makeClient(id: string): TestClient {
+  const secret = randomBytes(24).toString("base64url");
+  return { id, secret, headers: { ClientID: id, ClientSecret: secret } };
+}
