@@ -8,19 +8,31 @@ import type { NodeServerRequest, NodeServerResponse } from "./transport/node-htt
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import { AuthStatusService, file_sessionstorage_v1_auth_status_service } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
+import { ClientSessionsService, file_sessionstorage_v1_client_sessions_service } from "../gen/sessionstorage/v1/client_sessions_service_pb.js";
+import { CookieSessionService, file_sessionstorage_v1_cookie_session_service } from "../gen/sessionstorage/v1/cookie_session_service_pb.js";
+import { file_sessionstorage_v1_jwks_service, JwksService } from "../gen/sessionstorage/v1/jwks_service_pb.js";
 import { file_sessionstorage_v1_session_storage_service, SessionStorageService } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
+import { file_sessionstorage_v1_sessions_service, SessionsService } from "../gen/sessionstorage/v1/sessions_service_pb.js";
 import { createApiClientVerifier } from "./auth/api-client-verifier.js";
 import { createAuthInterceptor } from "./auth/auth-interceptor.js";
 import type { Config } from "./config/config.js";
 import { createSessionCore, type SessionCore } from "./core/session-core.js";
+import { createJwtIssuer } from "./crypto/jwt-issuer.js";
 import { createKeyedHash } from "./crypto/keyed-hash.js";
+import { createPageTokenCodec } from "./crypto/page-token-codec.js";
 import { createTokenCipher } from "./crypto/token-cipher.js";
 import { createObservabilityInterceptor } from "./observability/observability-interceptor.js";
 import { createRestHandler } from "./rest/rest-handler.js";
 import { buildRestRoutes } from "./rest/rest-routes.js";
+import { createAuthStatusService } from "./services/auth-status-service.js";
+import { createClientSessionsService } from "./services/client-sessions-service.js";
+import { createCookieSessionService } from "./services/cookie-session-service.js";
 import { createHealthService, type HealthService } from "./services/health-service.js";
+import { createJwksService } from "./services/jwks-service.js";
 import { registerReflection } from "./services/reflection-service.js";
 import { createSessionStorageService } from "./services/session-storage-service.js";
+import { createSessionsService } from "./services/sessions-service.js";
 import { createRedisSessionStore } from "./store/redis-session-store.js";
 import { createCorsHandler } from "./transport/cors.js";
 import { createOnePortServer } from "./transport/one-port-server.js";
@@ -50,9 +62,27 @@ export function createApp(config: Config, deps: { redis: Redis; logger: Logger }
     config,
   });
 
+  const jwt = createJwtIssuer(config.jwtSigningKeys, config.jwtIssuer);
+  const pageTokens = createPageTokenCodec(createKeyedHash(config.tokenHmacKey, "page-token"));
+
   const health = createHealthService();
-  const services: DescService[] = [SessionStorageService];
-  const files: DescFile[] = [file_sessionstorage_v1_session_storage_service, file_grpc_health_v1_health];
+  const services: DescService[] = [
+    SessionStorageService,
+    SessionsService,
+    AuthStatusService,
+    ClientSessionsService,
+    CookieSessionService,
+    JwksService,
+  ];
+  const files: DescFile[] = [
+    file_sessionstorage_v1_session_storage_service,
+    file_sessionstorage_v1_sessions_service,
+    file_sessionstorage_v1_auth_status_service,
+    file_sessionstorage_v1_client_sessions_service,
+    file_sessionstorage_v1_cookie_session_service,
+    file_sessionstorage_v1_jwks_service,
+    file_grpc_health_v1_health,
+  ];
   // Health follows Redis: a session service without its store cannot serve.
   const storeReady = () => redis.status === "ready";
   const setHealth = () => {
@@ -65,6 +95,16 @@ export function createApp(config: Config, deps: { redis: Redis; logger: Logger }
 
   const routes = (router: ConnectRouter) => {
     router.service(SessionStorageService, createSessionStorageService(core));
+    router.service(SessionsService, createSessionsService(core, pageTokens));
+    router.service(AuthStatusService, createAuthStatusService(core));
+    router.service(ClientSessionsService, createClientSessionsService({
+      core,
+      jwt,
+      jwtTtlSeconds: config.jwtTtlSeconds,
+      templates: config.jwtTemplates,
+    }));
+    router.service(CookieSessionService, createCookieSessionService(core, { secure: config.cookieSecure, domain: config.cookieDomain }));
+    router.service(JwksService, createJwksService(jwt));
     registerReflection(router, files);
     health.register(router);
   };

@@ -1,0 +1,55 @@
+import { importJWK, SignJWT, type JWK } from "jose";
+import type { JsonWebKeyWithKid } from "../config/config.js";
+
+/** PublicJwk is one published verification key. */
+export interface PublicJwk {
+  readonly kty: string;
+  readonly crv: string;
+  readonly x: string;
+  readonly y: string;
+  readonly kid: string;
+  readonly alg: string;
+  readonly use: string;
+}
+
+/** JwtIssuer signs short-lived session JWTs and publishes its public keys. */
+export interface JwtIssuer {
+  sign(claims: Record<string, unknown>, subject: string, lifetimeSeconds: number): Promise<string>;
+  /** Every configured key's public half; the signing key first. */
+  publicKeys(): readonly PublicJwk[];
+}
+
+/**
+ * createJwtIssuer signs with the first key (ES256) and publishes all of them,
+ * so a new key can be published before it signs and an old one kept until
+ * the JWTs it signed have expired.
+ */
+export function createJwtIssuer(keys: readonly JsonWebKeyWithKid[], issuer: string): JwtIssuer {
+  const active = keys[0];
+  if (!active) throw new Error("JWT issuer needs at least one signing key");
+  const signingKey = importJWK({ ...(active as JWK), alg: "ES256" }, "ES256");
+  const published = Object.freeze(
+    keys.map((k) => Object.freeze({
+      kty: String(k.kty),
+      crv: String(k.crv),
+      x: String(k.x),
+      y: String(k.y),
+      kid: k.kid,
+      alg: "ES256",
+      use: "sig",
+    })),
+  );
+  return {
+    async sign(claims, subject, lifetimeSeconds) {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: "ES256", kid: active.kid, typ: "JWT" })
+        .setSubject(subject)
+        .setIssuer(issuer)
+        .setIssuedAt(now)
+        .setExpirationTime(now + lifetimeSeconds)
+        .sign(await signingKey);
+    },
+    publicKeys: () => published,
+  };
+}

@@ -1,0 +1,93 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { ClientSessionsService } from "../../gen/sessionstorage/v1/client_sessions_service_pb.js";
+import { resolveCaller, sessionForCaller } from "../auth/caller.js";
+import type { JwtTemplate } from "../config/config.js";
+import { visibleStatus, type Session } from "../core/session.js";
+import type { SessionCore } from "../core/session-core.js";
+import type { JwtIssuer } from "../crypto/jwt-issuer.js";
+
+export interface ClientSessionsDeps {
+  readonly core: SessionCore;
+  readonly jwt: JwtIssuer;
+  readonly jwtTtlSeconds: number;
+  readonly templates: Readonly<Record<string, JwtTemplate>>;
+}
+
+/**
+ * createClientSessionsService implements the Client sessions API. A session
+ * holder reaches its own user's sessions; an API client its tenant's.
+ */
+export function createClientSessionsService(deps: ClientSessionsDeps): ServiceImpl<typeof ClientSessionsService> {
+  const { core, jwt } = deps;
+
+  const toClientSession = (s: Session) => ({
+    id: s.id,
+    userId: s.userId,
+    status: visibleStatus(s, core.now()),
+    lastActiveAt: timestampFromMs(s.lastAccessedAt),
+    expireAt: timestampFromMs(s.expiresAt),
+    createdAt: timestampFromMs(s.createdAt),
+    updatedAt: timestampFromMs(s.updatedAt),
+  });
+
+  async function reply(session: Session) {
+    const [sessions, current] = await Promise.all([
+      core.listUser(session.tenantId, session.userId),
+      core.current(session.tenantId, session.userId),
+    ]);
+    return {
+      response: toClientSession(session),
+      client: { sessions: sessions.map(toClientSession), lastActiveSessionId: current?.id ?? "" },
+    };
+  }
+
+  async function target(ctx: HandlerContext, sessionId: string) {
+    const caller = await resolveCaller(ctx, core);
+    return { caller, session: await sessionForCaller(caller, core, sessionId) };
+  }
+
+  async function issue(ctx: HandlerContext, sessionId: string, lifetimeSeconds: number, extra: Record<string, unknown>) {
+    const { session } = await target(ctx, sessionId);
+    if (session.status !== "active") {
+      throw new ConnectError(`session "${sessionId}" is ${session.status}; only active sessions get tokens`, Code.NotFound);
+    }
+    return { jwt: await jwt.sign({ ...extra, sid: session.id }, session.userId, lifetimeSeconds) };
+  }
+
+  return {
+    async getClientSession(req, ctx) {
+      const { session } = await target(ctx, req.sessionId);
+      return reply(session);
+    },
+
+    async touchClientSession(req, ctx) {
+      const { session } = await target(ctx, req.sessionId);
+      return reply(await core.touch(session.tenantId, session.id));
+    },
+
+    async endClientSession(req, ctx) {
+      const { session } = await target(ctx, req.sessionId);
+      return reply(await core.setStatus(session.tenantId, session.id, "ended"));
+    },
+
+    async removeClientSession(req, ctx) {
+      const { session } = await target(ctx, req.sessionId);
+      return reply(await core.setStatus(session.tenantId, session.id, "removed"));
+    },
+
+    createSessionToken: (req, ctx) => issue(ctx, req.sessionId, deps.jwtTtlSeconds, {}),
+
+    async createSessionTokenFromTemplate(req, ctx) {
+      const template = Object.hasOwn(deps.templates, req.templateName) ? deps.templates[req.templateName] : undefined;
+      if (!template) throw new ConnectError(`no JWT template named "${req.templateName}"`, Code.NotFound);
+      const { session } = await target(ctx, req.sessionId);
+      const claims: Record<string, unknown> = {};
+      for (const [claim, field] of Object.entries(template.claims)) {
+        const value = session.profile?.[field];
+        if (value !== undefined) claims[claim] = value;
+      }
+      return issue(ctx, session.id, template.lifetimeSeconds, claims);
+    },
+  };
+}
