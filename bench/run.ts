@@ -20,7 +20,7 @@ import { parseConfig } from "../src/config/config.js";
 import { startRedis } from "../src/config/local-environment.js";
 import { createLogger } from "../src/observability/logger.js";
 import { createApp } from "../src/server.js";
-import { createRedisClient } from "../src/store/redis-session-store.js";
+import { createRedisClient } from "../src/store/redis-client.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -40,11 +40,11 @@ async function main() {
     LOG_LEVEL: "silent",
     MAX_SESSIONS_PER_USER: "10000",
   });
-  const app = createApp(config, { redis: createRedisClient(config.redisUrl), logger: createLogger("silent") });
+  const app = createApp(config, { redis: createRedisClient(config.redis), logger: createLogger("silent") });
   await new Promise<void>((r) => app.server.listen(0, "127.0.0.1", r));
   const port = (app.server.address() as net.AddressInfo).port;
   const baseUrl = `http://127.0.0.1:${port}`;
-  const inspector = new Redis(config.redisUrl);
+  const inspector = new Redis(`redis://127.0.0.1:${redisPort}`);
 
   const tokens: string[] = [];
   const save = async (userId: string) => {

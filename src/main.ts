@@ -2,7 +2,7 @@ import { ConfigError, parseConfig } from "./config/config.js";
 import { prepareLocalEnvironment, type LocalEnvironment } from "./config/local-environment.js";
 import { createLogger } from "./observability/logger.js";
 import { createApp } from "./server.js";
-import { createRedisClient } from "./store/redis-session-store.js";
+import { createRedisClient } from "./store/redis-client.js";
 
 async function main() {
   let local: LocalEnvironment | undefined;
@@ -13,7 +13,7 @@ async function main() {
   }
   const config = parseConfig(env);
   const logger = createLogger(config.logLevel);
-  const redis = createRedisClient(config.redisUrl);
+  const redis = createRedisClient(config.redis);
   redis.on("error", (e: Error) => logger.warn({ err: e.message }, "redis connection problem"));
   const app = createApp(config, { redis, logger });
   app.server.listen(config.port, config.host, () => {

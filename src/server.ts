@@ -5,7 +5,6 @@ import type { DescFile, DescService } from "@bufbuild/protobuf";
 import { createRouterTransport, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { NodeServerRequest, NodeServerResponse } from "./transport/node-http-types.js";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { AuthStatusService, file_sessionstorage_v1_auth_status_service } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
@@ -33,6 +32,7 @@ import { createJwksService } from "./services/jwks-service.js";
 import { registerReflection } from "./services/reflection-service.js";
 import { createSessionStorageService } from "./services/session-storage-service.js";
 import { createSessionsService } from "./services/sessions-service.js";
+import type { RedisClient } from "./store/redis-client.js";
 import { createRedisSessionStore } from "./store/redis-session-store.js";
 import { createCorsHandler } from "./transport/cors.js";
 import { createOnePortServer } from "./transport/one-port-server.js";
@@ -52,7 +52,7 @@ export interface App {
  * everything else falls back to the REST transcoder, which calls the same
  * implementations through the same interceptors.
  */
-export function createApp(config: Config, deps: { redis: Redis; logger: Logger }): App {
+export function createApp(config: Config, deps: { redis: RedisClient; logger: Logger }): App {
   const { redis, logger } = deps;
   const store = createRedisSessionStore(redis, { maxLifetimeMs: config.maxLifetimeSeconds * 1000 });
   const core = createSessionCore({

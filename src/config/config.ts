@@ -5,7 +5,8 @@ import { parseKeyRing, type KeyRingEntry } from "./parse-key-ring.js";
 export interface Config {
   readonly port: number;
   readonly host: string;
-  readonly redisUrl: string;
+  /** Where Redis is: one server (URL), a Sentinel group, or a Cluster. */
+  readonly redis: RedisTarget;
   readonly apiClients: readonly ApiClient[];
   /** AES-256-GCM keys for tokens at rest; the first one encrypts. */
   readonly tokenEncryptionKeys: readonly KeyRingEntry[];
@@ -26,6 +27,16 @@ export interface Config {
   readonly maxBodyBytes: number;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
+}
+
+export type RedisTarget =
+  | { readonly kind: "url"; readonly url: string }
+  | { readonly kind: "sentinel"; readonly sentinels: readonly HostPort[]; readonly name: string; readonly password?: string }
+  | { readonly kind: "cluster"; readonly nodes: readonly HostPort[]; readonly password?: string };
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
 }
 
 export interface JsonWebKeyWithKid {
@@ -86,10 +97,7 @@ export function parseConfig(env: Env): Config {
   const config: Config = {
     port: read("PORT", int(0, 65535), 8080),
     host: read("HOST", (v) => v, "0.0.0.0"),
-    redisUrl: read("REDIS_URL", (v) => {
-      if (!/^rediss?:\/\//.test(v)) throw new Error("must start with redis:// or rediss://");
-      return v;
-    }),
+    redis: parseRedisTarget(env, problems),
     apiClients: read("API_CLIENTS", parseApiClients),
     tokenEncryptionKeys: read("TOKEN_ENCRYPTION_KEYS", parseKeyRing),
     tokenHmacKey: read("TOKEN_HMAC_KEY", (v) => {
@@ -122,6 +130,43 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
   }
   return Object.freeze(config);
+}
+
+function parseRedisTarget(env: Env, problems: string[]): RedisTarget {
+  const url = env.REDIS_URL || undefined;
+  const sentinels = env.REDIS_SENTINELS || undefined;
+  const cluster = env.REDIS_CLUSTER_NODES || undefined;
+  const password = env.REDIS_PASSWORD || undefined;
+  const given = [url, sentinels, cluster].filter(Boolean).length;
+  if (given !== 1) {
+    problems.push(given === 0
+      ? "REDIS_URL (or REDIS_SENTINELS with REDIS_SENTINEL_NAME, or REDIS_CLUSTER_NODES) is required"
+      : "set only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES");
+    return { kind: "url", url: "" };
+  }
+  try {
+    if (url) {
+      if (!/^rediss?:\/\//.test(url)) throw new Error("REDIS_URL must start with redis:// or rediss://");
+      return { kind: "url", url };
+    }
+    if (sentinels) {
+      const name = env.REDIS_SENTINEL_NAME;
+      if (!name) throw new Error("REDIS_SENTINEL_NAME is required with REDIS_SENTINELS");
+      return { kind: "sentinel", sentinels: parseHostPorts(sentinels, "REDIS_SENTINELS"), name, password };
+    }
+    return { kind: "cluster", nodes: parseHostPorts(cluster!, "REDIS_CLUSTER_NODES"), password };
+  } catch (e) {
+    problems.push((e as Error).message);
+    return { kind: "url", url: "" };
+  }
+}
+
+function parseHostPorts(v: string, name: string): HostPort[] {
+  return v.split(",").map((p) => p.trim()).filter(Boolean).map((p) => {
+    const match = /^([^:]+):(\d{1,5})$/.exec(p);
+    if (!match) throw new Error(`${name}: "${p}" must be host:port`);
+    return { host: match[1]!, port: Number(match[2]) };
+  });
 }
 
 function parseJwks(v: string): JsonWebKeyWithKid[] {

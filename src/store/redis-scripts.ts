@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.js";
 
 type ScriptArg = string | number;
 type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
@@ -8,6 +8,7 @@ type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
 export interface RedisScripts {
   ssCreate: ScriptFn;
   ssFindByToken: ScriptFn;
+  ssSlideSession: ScriptFn;
   ssMutate: ScriptFn;
   ssDelete: ScriptFn;
   ssListUser: ScriptFn;
@@ -19,6 +20,7 @@ export interface RedisScripts {
 const definitions: Record<keyof RedisScripts, { file: string; keys: number }> = {
   ssCreate: { file: "create.lua", keys: 3 },
   ssFindByToken: { file: "find-by-token.lua", keys: 1 },
+  ssSlideSession: { file: "slide-session.lua", keys: 1 },
   ssMutate: { file: "mutate.lua", keys: 2 },
   ssDelete: { file: "delete.lua", keys: 3 },
   ssListUser: { file: "list-user.lua", keys: 1 },
@@ -33,7 +35,7 @@ const read = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta
  * defineRedisScripts registers the scripts with ioredis (defineCommand), which
  * runs them by EVALSHA and falls back to EVAL once after a SCRIPT FLUSH.
  */
-export function defineRedisScripts(redis: Redis): RedisScripts {
+export function defineRedisScripts(redis: RedisClient): RedisScripts {
   const prelude = read("prelude.lua");
   for (const [name, def] of Object.entries(definitions)) {
     redis.defineCommand(name, { numberOfKeys: def.keys, lua: `${prelude}\n${read(def.file)}` });

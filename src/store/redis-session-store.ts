@@ -1,6 +1,7 @@
-import { Redis } from "ioredis";
+import { Cluster } from "ioredis";
 import type { Session } from "../core/session.js";
 import { userIdOfSessionId } from "../core/session-id.js";
+import type { RedisClient } from "./redis-client.js";
 import { redisKeys } from "./redis-keys.js";
 import { defineRedisScripts } from "./redis-scripts.js";
 import { sessionFromReply, sessionToFields } from "./redis-session-codec.js";
@@ -16,8 +17,9 @@ export interface RedisSessionStoreOptions {
  * Per-user updates are single Lua scripts (atomic, one slot); the token
  * pointer and the tenant index are written beside them and cleaned lazily.
  */
-export function createRedisSessionStore(redis: Redis, options: RedisSessionStoreOptions): SessionStore {
+export function createRedisSessionStore(redis: RedisClient, options: RedisSessionStoreOptions): SessionStore {
   const scripts = defineRedisScripts(redis);
+  const isCluster = redis instanceof Cluster;
   const cutoff = (now: number) => String(now - options.maxLifetimeMs);
 
   // Drops the secondary index entries of sessions that are gone.
@@ -87,7 +89,15 @@ export function createRedisSessionStore(redis: Redis, options: RedisSessionStore
     },
 
     async findByToken(tokenHash, now, slide) {
-      const reply = await scripts.ssFindByToken(redisKeys.tokenPointer(tokenHash), String(now), tokenHash, slide ? "1" : "0");
+      const args = [String(now), tokenHash, slide ? "1" : "0"];
+      let reply: unknown;
+      if (isCluster) {
+        // The pointer and the session are in different slots: two round trips.
+        const key = await redis.get(redisKeys.tokenPointer(tokenHash));
+        reply = key ? await scripts.ssSlideSession(key, ...args) : null;
+      } else {
+        reply = await scripts.ssFindByToken(redisKeys.tokenPointer(tokenHash), ...args);
+      }
       return reply ? sessionFromReply(reply) : undefined;
     },
 
@@ -226,16 +236,4 @@ export function createRedisSessionStore(redis: Redis, options: RedisSessionStore
       await redis.quit().catch(() => redis.disconnect());
     },
   };
-}
-
-/** createRedisClient connects with the settings the store relies on. */
-export function createRedisClient(url: string): Redis {
-  return new Redis(url, {
-    // Commands issued in the same tick share one write: cheap batching.
-    enableAutoPipelining: true,
-    // Fail fast while Redis is down so callers get UNAVAILABLE, not a hang.
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
-    lazyConnect: false,
-  });
 }

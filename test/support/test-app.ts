@@ -7,7 +7,7 @@ import { inject } from "vitest";
 import { parseConfig, type Config } from "../../src/config/config.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createApp, type App } from "../../src/server.js";
-import { createRedisClient } from "../../src/store/redis-session-store.js";
+import { createRedisClient } from "../../src/store/redis-client.js";
 
 export interface TestClient {
   readonly id: string;
@@ -32,14 +32,16 @@ export interface TestApp {
 }
 
 /** startTestApp builds the real service against the test run's real Redis and listens on port 0. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
   const suffix = randomBytes(4).toString("hex");
   const clientA = makeClient(`tenant-a-${suffix}`);
   const clientB = makeClient(`tenant-b-${suffix}`);
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), kid: `test-${suffix}`, alg: "ES256", use: "sig" };
+  // The run's shared Redis, unless the test brings a Sentinel group or a Cluster.
+  const topology = env.REDIS_SENTINELS || env.REDIS_CLUSTER_NODES;
   const config = parseConfig({
-    REDIS_URL: inject("redisUrl"),
+    REDIS_URL: topology ? undefined : inject("redisUrl"),
     PORT: "0",
     HOST: "127.0.0.1",
     API_CLIENTS: `${clientA.id}:${clientA.secret},${clientB.id}:${clientB.secret}`,
@@ -57,11 +59,11 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       callback();
     },
   });
-  const redis = createRedisClient(config.redisUrl);
+  const redis = createRedisClient(config.redis);
   const app = createApp(config, { redis, logger: createLogger(config.logLevel, sink) });
   await new Promise<void>((resolve) => app.server.listen(0, "127.0.0.1", resolve));
   const port = (app.server.address() as net.AddressInfo).port;
-  const inspector = new Redis(config.redisUrl);
+  const inspector = new Redis(inject("redisUrl"));
   return {
     app,
     config,

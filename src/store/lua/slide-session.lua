@@ -1,0 +1,5 @@
+-- The hot path's second step on Redis Cluster, where the token pointer was
+-- read first: check and slide one session.
+-- KEYS: session
+-- ARGV: now, token hash, slide (1/0)
+return slide_session(KEYS[1], ARGV[2], tonumber(ARGV[1]), ARGV[3] == '1')

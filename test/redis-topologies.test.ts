@@ -1,0 +1,141 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { startRedis } from "../src/config/local-environment.js";
+import { startTestApp, type TestApp } from "./support/test-app.js";
+
+// The same service code on a Redis Cluster and behind Sentinel, each started
+// here from the real redis-server binary.
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "sss-topology-"));
+  dirs.push(dir);
+  return dir;
+}
+
+async function startCluster(): Promise<string> {
+  const ports: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    // Cluster bus ports are port + 10000, so keep ports below 55535.
+    let port = await freePort();
+    while (port > 55000) port = await freePort();
+    const dir = tempDir();
+    const child = spawn("redis-server", [
+      "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no",
+      "--cluster-enabled", "yes", "--cluster-config-file", path.join(dir, "nodes.conf"),
+    ], { stdio: "ignore" });
+    children.push(child);
+    ports.push(port);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  execFileSync("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
+  // Wait until every node agrees the cluster is up.
+  for (const port of ports) {
+    for (let i = 0; i < 100; i++) {
+      const info = execFileSync("redis-cli", ["-p", String(port), "cluster", "info"]).toString();
+      if (info.includes("cluster_state:ok")) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return ports.map((p) => `127.0.0.1:${p}`).join(",");
+}
+
+async function startSentinel(): Promise<string> {
+  const masterPort = await freePort();
+  children.push(await startRedis(tempDir(), masterPort, false));
+  const sentinelPort = await freePort();
+  const dir = tempDir();
+  const conf = path.join(dir, "sentinel.conf");
+  writeFileSync(conf, `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor sss-master 127.0.0.1 ${masterPort} 1\n`);
+  const sentinel = spawn("redis-server", [conf, "--sentinel"], { stdio: "ignore" });
+  children.push(sentinel);
+  for (let i = 0; i < 100; i++) {
+    try {
+      const out = execFileSync("redis-cli", ["-p", String(sentinelPort), "sentinel", "get-master-addr-by-name", "sss-master"]).toString();
+      if (out.includes(String(masterPort))) break;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return `127.0.0.1:${sentinelPort}`;
+}
+
+async function exercise(t: TestApp) {
+  const headers = { ...t.clientA.headers, "content-type": "application/json" };
+  const tokens: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${t.baseUrl}/api/v1/session-storage`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ user_id: `topo-user-${i % 2}`, user: { name: `User ${i}` } }),
+    });
+    expect(res.status).toBe(200);
+    tokens.push(((await res.json()) as { token: string }).token);
+  }
+  // Hot path by token, sliding.
+  const status = await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${tokens[2]}` } });
+  expect(status.status).toBe(200);
+  expect(((await status.json()) as { user: unknown }).user).toEqual({ name: "User 2" });
+  // Tenant-wide list crosses slots.
+  const list = (await (await fetch(`${t.baseUrl}/api/v1/session-storage`, { headers })).json()) as { pagination: { total: number } };
+  expect(list.pagination.total).toBe(3);
+  // Per-user limit script, one slot.
+  const limited = await startLimitCheck(t, headers);
+  expect(limited).toBe(429);
+  // Delete by id, then the token no longer authenticates.
+  const current = (await (await fetch(`${t.baseUrl}/api/v1/session-storage/current?user_id=topo-user-0`, { headers })).json()) as { id: string; token: string };
+  expect((await fetch(`${t.baseUrl}/api/v1/session-storage/${current.id}`, { method: "DELETE", headers })).status).toBe(200);
+  const after = await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${current.token}` } });
+  expect(after.status).toBe(401);
+  // Clear all of the tenant.
+  const cleared = (await (await fetch(`${t.baseUrl}/api/v1/session-storage`, { method: "DELETE", headers })).json()) as { deleted_count: number };
+  expect(cleared.deleted_count).toBe(2 + 2);
+}
+
+async function startLimitCheck(t: TestApp, headers: Record<string, string>): Promise<number> {
+  const save = () => fetch(`${t.baseUrl}/api/v1/session-storage`, { method: "POST", headers, body: JSON.stringify({ user_id: "topo-limited" }) });
+  const results = await Promise.all([save(), save(), save()]);
+  const statuses = results.map((r) => r.status).sort();
+  expect(statuses).toEqual([200, 200, 429]);
+  return statuses[2]!;
+}
+
+describe("Redis topologies", () => {
+  test("Redis Cluster: save, status, list, limit, delete, clear", async () => {
+    const t = await startTestApp({ REDIS_CLUSTER_NODES: await startCluster(), MAX_SESSIONS_PER_USER: "2" });
+    try {
+      await exercise(t);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  test("Sentinel: save, status, list, limit, delete, clear", async () => {
+    const t = await startTestApp({ REDIS_SENTINELS: await startSentinel(), REDIS_SENTINEL_NAME: "sss-master", MAX_SESSIONS_PER_USER: "2" });
+    try {
+      await exercise(t);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+});
