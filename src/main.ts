@@ -1,3 +1,4 @@
+import type { AddressInfo } from "node:net";
 import { ConfigError, parseConfig } from "./config/config.js";
 import { prepareLocalEnvironment, type LocalEnvironment } from "./config/local-environment.js";
 import { createLogger } from "./observability/logger.js";
@@ -17,7 +18,8 @@ async function main() {
   redis.on("error", (e: Error) => logger.warn({ err: e.message }, "redis connection problem"));
   const app = createApp(config, { redis, logger });
   app.server.listen(config.port, config.host, () => {
-    logger.info({ port: config.port, host: config.host }, "secure session storage listening (gRPC, Connect, gRPC-Web, REST)");
+    const { port } = app.server.address() as AddressInfo;
+    logger.info({ port, host: config.host }, "secure session storage listening (gRPC, Connect, gRPC-Web, REST)");
   });
 
   const stop = async (signal: string) => {
