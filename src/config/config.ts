@@ -129,7 +129,15 @@ export function parseConfig(env: Env): Config {
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
   }
-  return Object.freeze(config);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Buffer.isBuffer(value) && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function parseRedisTarget(env: Env, problems: string[]): RedisTarget {

@@ -5,8 +5,8 @@ import { mintToken } from "../crypto/mint-token.js";
 import type { TokenCipher } from "../crypto/token-cipher.js";
 import { LimitReachedError, type SessionChange, type SessionPage, type SessionStore } from "../store/session-store.js";
 import { limits } from "./limits.js";
-import { isLive, type JsonObject, type Session, type SessionMetadata } from "./session.js";
-import { newSessionId, userIdOfSessionId } from "./session-id.js";
+import type { JsonObject, Session, SessionMetadata } from "./session.js";
+import { newSessionId } from "./session-id.js";
 
 /** NewSession is what a caller gives to create a session. */
 export interface NewSession {
@@ -190,6 +190,8 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       return mutate(tenantId, sessionId, {
         ...tokenFields,
         ...(change.expiresAt !== undefined ? { expiresAt: change.expiresAt, sliding: false } : {}),
+        // A save makes the session its user's current one.
+        makeCurrent: true,
         requireActive: true,
       });
     },
@@ -228,4 +230,3 @@ export function tokenPreview(token: string): string {
   return `${token.slice(0, 8)}...${token.slice(-4)}`;
 }
 
-export { isLive, userIdOfSessionId };

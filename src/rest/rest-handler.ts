@@ -125,8 +125,24 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
         json[route.body] = parsed as JsonValue;
       }
     }
-    for (const [name, value] of captures) json[name] = value;
-    if (route.body !== "*") {
+    for (const [name, value] of captures) {
+      // A body that names another resource than the path is a mistake, not a detail to drop.
+      const field = fieldOf(fields, name);
+      for (const key of new Set([name, field?.jsonName ?? name])) {
+        if (key in json && json[key] !== value) {
+          throw new ConnectError(`${name} in the body (${JSON.stringify(json[key])}) differs from the path ("${value}")`, Code.InvalidArgument);
+        }
+        delete json[key];
+      }
+      json[name] = value;
+    }
+    if (route.body === "*") {
+      // Every field not in the path travels in the body: a query parameter here would be silently lost.
+      const key = query.keys().next();
+      if (!key.done) {
+        throw new ConnectError(`unknown query parameter "${key.value}": this endpoint takes its fields in the JSON body`, Code.InvalidArgument);
+      }
+    } else {
       const fromQuery = new Map<string, string[]>();
       for (const [key, value] of query) fromQuery.set(key, [...(fromQuery.get(key) ?? []), value]);
       for (const [key, values] of fromQuery) {

@@ -32,11 +32,15 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
   }
 
   // current/validity: a Bearer caller means its own session (slid by the
-  // lookup); an API client names the user.
-  async function currentFor(ctx: HandlerContext, userId: string): Promise<Session | undefined> {
+  // lookup); an API client names the user. A dead or unknown Bearer token is
+  // UNAUTHENTICATED for current (the credential is what is wrong) and "not
+  // valid" for validity (answering that is validity's job).
+  async function currentFor(ctx: HandlerContext, userId: string, deadTokenIsUnauthenticated: boolean): Promise<Session | undefined> {
     const credentials = ctx.values.get(credentialsKey);
     if (credentials.clientId === undefined && credentials.bearerToken !== undefined) {
-      return core.authenticate(credentials.bearerToken, true);
+      const session = await core.authenticate(credentials.bearerToken, true);
+      if (!session && deadTokenIsUnauthenticated) throw new ConnectError("session token expired or invalid", Code.Unauthenticated);
+      return session;
     }
     const caller: Caller = await resolveCaller(ctx, core);
     if (caller.kind === "session") return caller.session;
@@ -79,7 +83,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
     },
 
     async getCurrentSession(req, ctx) {
-      const session = await currentFor(ctx, req.userId);
+      const session = await currentFor(ctx, req.userId, true);
       if (!session) {
         throw new ConnectError(req.userId ? `user "${req.userId}" has no current session` : "no current session", Code.NotFound);
       }
@@ -93,7 +97,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
     },
 
     async getSessionValidity(req, ctx) {
-      const session = await currentFor(ctx, req.userId);
+      const session = await currentFor(ctx, req.userId, false);
       if (!session) return { isValid: false, secondsRemaining: 0 };
       const remaining = Math.max(0, Math.floor((session.expiresAt - core.now()) / 1000));
       return { isValid: isLive(session, core.now()), expiresAt: timestampFromMs(session.expiresAt), secondsRemaining: remaining };
@@ -120,6 +124,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
       if (req.token === undefined && req.expiresAt === undefined) {
         throw new ConnectError("nothing to update: send token, expires_at or both", Code.InvalidArgument);
       }
+      // A PUT saves the session, so the core also makes it the user's current one.
       const session = await core.update(tenantId, req.id, {
         token: req.token,
         expiresAt: req.expiresAt ? timestampMs(req.expiresAt) : undefined,
