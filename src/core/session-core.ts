@@ -204,7 +204,7 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
     },
 
     touch: (tenantId, sessionId) =>
-      mutate(tenantId, sessionId, { lastAccessedAt: now(), makeCurrent: true, requireActive: true }),
+      mutate(tenantId, sessionId, { slide: true, makeCurrent: true, requireActive: true }),
 
     setStatus: (tenantId, sessionId, status) => mutate(tenantId, sessionId, { status, requireActive: true }),
 

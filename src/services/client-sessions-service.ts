@@ -47,10 +47,10 @@ export function createClientSessionsService(deps: ClientSessionsDeps): ServiceIm
     return { caller, session: await sessionForCaller(caller, core, sessionId) };
   }
 
-  async function issue(ctx: HandlerContext, sessionId: string, lifetimeSeconds: number, extra: Record<string, unknown>) {
-    const { session } = await target(ctx, sessionId);
+  // Tokens only for live sessions; claims never override sub, sid, iss, iat or exp.
+  async function issue(session: Session, lifetimeSeconds: number, extra: Record<string, unknown>) {
     if (session.status !== "active") {
-      throw new ConnectError(`session "${sessionId}" is ${session.status}; only active sessions get tokens`, Code.NotFound);
+      throw new ConnectError(`session "${session.id}" is ${session.status}; only active sessions get tokens`, Code.NotFound);
     }
     return { jwt: await jwt.sign({ ...extra, sid: session.id }, session.userId, lifetimeSeconds) };
   }
@@ -76,18 +76,23 @@ export function createClientSessionsService(deps: ClientSessionsDeps): ServiceIm
       return reply(await core.setStatus(session.tenantId, session.id, "removed"));
     },
 
-    createSessionToken: (req, ctx) => issue(ctx, req.sessionId, deps.jwtTtlSeconds, {}),
+    async createSessionToken(req, ctx) {
+      const { session } = await target(ctx, req.sessionId);
+      return issue(session, deps.jwtTtlSeconds, {});
+    },
 
     async createSessionTokenFromTemplate(req, ctx) {
+      // Credentials first: an unauthenticated caller learns nothing, not even
+      // which template names exist. One session lookup, one slide.
+      const { session } = await target(ctx, req.sessionId);
       const template = Object.hasOwn(deps.templates, req.templateName) ? deps.templates[req.templateName] : undefined;
       if (!template) throw new ConnectError(`no JWT template named "${req.templateName}"`, Code.NotFound);
-      const { session } = await target(ctx, req.sessionId);
       const claims: Record<string, unknown> = {};
       for (const [claim, field] of Object.entries(template.claims)) {
         const value = session.profile?.[field];
         if (value !== undefined) claims[claim] = value;
       }
-      return issue(ctx, session.id, template.lifetimeSeconds, claims);
+      return issue(session, template.lifetimeSeconds, claims);
     },
   };
 }

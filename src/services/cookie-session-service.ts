@@ -1,4 +1,3 @@
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { CookieSessionService } from "../../gen/sessionstorage/v1/cookie_session_service_pb.js";
 import { requireApiClient } from "../auth/caller.js";
@@ -41,7 +40,7 @@ export function createCookieSessionService(core: SessionCore, cookies: CookieOpt
         text: {
           userId: session.userId,
           sessionId: session.id,
-          sessionExpiry: timestampFromMs(session.expiresAt),
+          sessionExpiry: new Date(session.expiresAt).toISOString(),
           recordId: session.id,
           recordVersion: 0,
         },

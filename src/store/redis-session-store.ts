@@ -123,34 +123,48 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
       const index = redisKeys.tenantIndex(tenantId);
       await redis.zremrangebyscore(index, "-inf", `(${cutoff(now)}`);
       const sessions: Session[] = [];
-      // Walk the index in batches: entries of dead sessions are dropped as
-      // they are met, and the page is filled from the entries after them.
-      let afterScore = page.after ? page.after.createdAt : -Infinity;
-      let afterId = page.after?.id;
+      const after = page.after;
       let skip = page.offset ?? 0;
-      for (;;) {
-        const batchSize = Math.max(page.limit * 2, 50);
-        const batch = await redis.zrangebyscore(index, afterScore === -Infinity ? "-inf" : afterScore, "+inf", "WITHSCORES", "LIMIT", 0, batchSize + 1);
+      // The total is the number of live sessions, so the whole index is
+      // walked (in rank order: creation time, then id). Entries of sessions
+      // that are gone are dropped as they are met; sessions that are merely
+      // inactive stay indexed (clearTenant finds their users through it) but
+      // are neither listed nor counted. Entries that may land on the page are
+      // read in full, the others by status and expiry only.
+      const batchSize = 500;
+      let total = 0;
+      for (let start = 0; ; ) {
+        const batch = await redis.zrange(index, String(start), String(start + batchSize - 1), "WITHSCORES");
+        if (batch.length === 0) break;
         const entries: { id: string; score: number }[] = [];
         for (let i = 0; i + 1 < batch.length; i += 2) entries.push({ id: batch[i]!, score: Number(batch[i + 1]) });
-        const fresh = entries.filter((e) => afterId === undefined || e.score > afterScore || (e.score === afterScore && e.id > afterId));
-        const found = await Promise.all(fresh.map(async (e) => {
+        const wantFull = sessions.length < page.limit;
+        const found = await Promise.all(entries.map(async (e) => {
           const loc = keyOf(tenantId, e.id);
-          return { entry: e, session: loc ? sessionFromReply(await redis.hgetall(loc.key)) : undefined };
+          const afterCursor = !after || e.score > after.createdAt || (e.score === after.createdAt && e.id > after.id);
+          if (!loc) return { entry: e, afterCursor, gone: true, active: false, session: undefined };
+          if (wantFull && afterCursor) {
+            const session = sessionFromReply(await redis.hgetall(loc.key));
+            const gone = !session || session.expiresAt <= now;
+            return { entry: e, afterCursor, gone, active: !gone && session.status === "active", session };
+          }
+          const [status, expiresAt] = await redis.hmget(loc.key, "st", "ea");
+          const gone = expiresAt === null || Number(expiresAt) <= now;
+          return { entry: e, afterCursor, gone, active: !gone && status === "active", session: undefined };
         }));
-        const dead = found.filter((f) => !f.session || f.session.expiresAt <= now).map((f) => f.entry.id);
+        const dead = found.filter((f) => f.gone).map((f) => f.entry.id);
         if (dead.length > 0) await redis.zrem(index, ...dead);
         for (const f of found) {
-          if (!f.session || f.session.status !== "active" || f.session.expiresAt <= now) continue;
+          if (!f.active) continue;
+          total++;
+          if (!f.afterCursor) continue;
           if (skip > 0) { skip--; continue; }
-          if (sessions.length < page.limit) sessions.push(f.session);
+          if (sessions.length < page.limit && f.session) sessions.push(f.session);
         }
-        const last = entries.at(-1);
-        if (sessions.length >= page.limit || entries.length <= batchSize || !last) break;
-        afterScore = last.score;
-        afterId = last.id;
+        if (entries.length < batchSize) break;
+        // Removed entries shift the ranks after them down.
+        start += entries.length - dead.length;
       }
-      const total = await redis.zcard(index);
       return { sessions, total };
     },
 
@@ -172,7 +186,6 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
       if (change.sealedToken !== undefined) fields.push("tk", change.sealedToken);
       if (change.sliding !== undefined) fields.push("sl", change.sliding ? "1" : "0");
       if (change.status !== undefined) fields.push("st", change.status);
-      if (change.lastAccessedAt !== undefined) fields.push("la", String(change.lastAccessedAt));
       fields.push("ua", String(now));
       const reply = (await scripts.ssMutate(
         loc.key,
@@ -182,6 +195,7 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
         change.expiresAt === undefined ? "" : String(change.expiresAt),
         change.makeCurrent ? "1" : "0",
         sessionId,
+        change.slide ? "1" : "0",
         ...fields,
       )) as string[];
       const [kind, previousTokenHash, ...rest] = reply;

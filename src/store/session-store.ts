@@ -22,7 +22,8 @@ export interface SessionChange {
   readonly expiresAt?: number;
   readonly sliding?: boolean;
   readonly status?: Session["status"];
-  readonly lastAccessedAt?: number;
+  /** Count the change as activity: last access becomes now and a sliding expiry slides. */
+  readonly slide?: boolean;
   /** Make this session its user's current one. */
   readonly makeCurrent?: boolean;
   /** Refuse the change unless the session is active. */
