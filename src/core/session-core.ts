@@ -200,7 +200,8 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > limits.maxTtlSeconds) {
         throw new ConnectError(`ttl_seconds must be a whole number from 1 to ${limits.maxTtlSeconds}`, Code.InvalidArgument);
       }
-      return mutate(tenantId, sessionId, { expiresAt: now() + ttlSeconds * 1000, requireActive: true });
+      // An explicit time to live fixes the expiry: activity must not undo it.
+      return mutate(tenantId, sessionId, { expiresAt: now() + ttlSeconds * 1000, sliding: false, requireActive: true });
     },
 
     touch: (tenantId, sessionId) =>

@@ -17,6 +17,14 @@ export function createSessionsService(core: SessionCore, pageTokens: PageTokenCo
     userId: s.userId,
   });
 
+  // This API shows active sessions only: an ended or removed one is gone here,
+  // as it is from the list.
+  async function activeSession(tenantId: string, sessionId: string): Promise<Session> {
+    const session = await core.get(tenantId, sessionId);
+    if (session.status !== "active") throw new ConnectError(`session "${sessionId}" not found`, Code.NotFound);
+    return session;
+  }
+
   return {
     async listSessions(req, ctx) {
       const tenantId = requireApiClient(ctx);
@@ -49,7 +57,7 @@ export function createSessionsService(core: SessionCore, pageTokens: PageTokenCo
 
     async getSession(req, ctx) {
       const tenantId = requireApiClient(ctx);
-      return { data: toInfo(await core.get(tenantId, req.sessionId)) };
+      return { data: toInfo(await activeSession(tenantId, req.sessionId)) };
     },
 
     async deleteSession(req, ctx) {
@@ -60,6 +68,7 @@ export function createSessionsService(core: SessionCore, pageTokens: PageTokenCo
 
     async updateSessionExpiration(req, ctx) {
       const tenantId = requireApiClient(ctx);
+      await activeSession(tenantId, req.sessionId);
       await core.extend(tenantId, req.sessionId, req.ttlSeconds);
       return {};
     },
