@@ -2,6 +2,7 @@ import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { Session } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
 import { credentialsKey } from "./credentials.js";
+import { sessionNotFound } from "../core/session-not-found.js";
 
 /** Caller is who is calling: an API client (a tenant) or a session holder. */
 export type Caller =
@@ -45,7 +46,7 @@ export async function sessionForCaller(caller: Caller, core: SessionCore, sessio
   if (caller.kind === "session") {
     if (sessionId === caller.session.id) return caller.session;
     const session = await core.get(caller.tenantId, sessionId);
-    if (session.userId !== caller.session.userId) throw new ConnectError(`session "${sessionId}" not found`, Code.NotFound);
+    if (session.userId !== caller.session.userId) throw sessionNotFound(sessionId);
     return session;
   }
   return core.get(caller.tenantId, sessionId);

@@ -3,10 +3,11 @@ import type { Config } from "../config/config.js";
 import type { KeyedHash } from "../crypto/keyed-hash.js";
 import { mintToken } from "../crypto/mint-token.js";
 import type { TokenCipher } from "../crypto/token-cipher.js";
-import { LimitReachedError, type SessionChange, type SessionPage, type SessionStore } from "../store/session-store.js";
+import { LimitReachedError, type SessionChange, type SessionPage, type SessionStore, type TenantPageRequest } from "../store/session-store.js";
 import { limits } from "./limits.js";
 import type { JsonObject, Session, SessionMetadata } from "./session.js";
 import { newSessionId } from "./session-id.js";
+import { sessionNotFound } from "./session-not-found.js";
 
 /** NewSession is what a caller gives to create a session. */
 export interface NewSession {
@@ -30,7 +31,7 @@ export interface SessionCore {
   /** A session of the tenant that has not expired; NOT_FOUND otherwise. */
   get(tenantId: string, sessionId: string): Promise<Session>;
   listUser(tenantId: string, userId: string, includeInactive?: boolean): Promise<readonly Session[]>;
-  listTenant(tenantId: string, page: { after?: { createdAt: number; id: string }; offset?: number; limit: number }): Promise<SessionPage>;
+  listTenant(tenantId: string, page: TenantPageRequest): Promise<SessionPage>;
   current(tenantId: string, userId: string): Promise<Session | undefined>;
   update(tenantId: string, sessionId: string, change: { token?: string; expiresAt?: number }): Promise<Session>;
   extend(tenantId: string, sessionId: string, ttlSeconds: number): Promise<Session>;
@@ -50,7 +51,6 @@ export interface SessionCoreDeps {
   readonly clock?: () => number;
 }
 
-const notFound = (sessionId: string) => new ConnectError(`session "${sessionId}" not found`, Code.NotFound);
 
 /** createSessionCore returns the domain core over a store. */
 export function createSessionCore(deps: SessionCoreDeps): SessionCore {
@@ -98,7 +98,7 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
 
   async function mutate(tenantId: string, sessionId: string, change: SessionChange, inactiveMessage?: string) {
     const result = await store.mutate(tenantId, sessionId, change, now());
-    if (result.kind === "not-found") throw notFound(sessionId);
+    if (result.kind === "not-found") throw sessionNotFound(sessionId);
     if (result.kind === "inactive") {
       throw new ConnectError(inactiveMessage ?? `session "${sessionId}" is ${result.session.status}`, Code.FailedPrecondition);
     }
@@ -169,7 +169,7 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
 
     async get(tenantId, sessionId) {
       const session = await store.get(tenantId, sessionId, now());
-      if (!session) throw notFound(sessionId);
+      if (!session) throw sessionNotFound(sessionId);
       return session;
     },
 
@@ -210,7 +210,7 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
     setStatus: (tenantId, sessionId, status) => mutate(tenantId, sessionId, { status, requireActive: true }),
 
     async delete(tenantId, sessionId) {
-      if (!(await store.delete(tenantId, sessionId, now()))) throw notFound(sessionId);
+      if (!(await store.delete(tenantId, sessionId, now()))) throw sessionNotFound(sessionId);
     },
 
     async clear(tenantId, userId) {

@@ -1,6 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { KeyRingEntry } from "../config/parse-key-ring.js";
 
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
 /** TokenCipher encrypts session tokens at rest with AES-256-GCM. */
 export interface TokenCipher {
   /** Encrypts a token; `context` (the session id) is bound as associated data. */
@@ -21,8 +24,8 @@ export function createTokenCipher(ring: readonly KeyRingEntry[]): TokenCipher {
   const byId = new Map(ring.map((e) => [e.id, e.key]));
   return {
     encrypt(token, context) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv("aes-256-gcm", active.key, iv);
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv("aes-256-gcm", active.key, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(Buffer.from(context));
       const body = Buffer.concat([cipher.update(token, "utf8"), cipher.final(), cipher.getAuthTag()]);
       return `v1.${active.id}.${iv.toString("base64url")}.${body.toString("base64url")}`;
@@ -34,10 +37,14 @@ export function createTokenCipher(ring: readonly KeyRingEntry[]): TokenCipher {
         throw new Error(`token ciphertext names no known key (${version}.${kid})`);
       }
       const body = Buffer.from(bodyText, "base64url");
-      const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(ivText, "base64url"));
+      const iv = Buffer.from(ivText, "base64url");
+      // Only full 16-byte tags: GCM would otherwise accept a truncated tag
+      // (down to 4 bytes), which is forgeable by brute force.
+      if (iv.length !== IV_BYTES || body.length < TAG_BYTES) throw new Error("token ciphertext is malformed");
+      const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(context));
-      decipher.setAuthTag(body.subarray(body.length - 16));
-      return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString("utf8");
+      decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+      return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString("utf8");
     },
   };
 }

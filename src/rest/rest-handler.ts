@@ -185,7 +185,8 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       default:
         body = { code: codeName(error.code), message, request_id: requestId };
     }
-    if (decoding) logger.info({ requestId, route: route.pattern, code: codeName(error.code), message: error.rawMessage }, "rest request rejected");
+    // The decoder quotes the offending value, which may be a token: logs keep only the field.
+    if (decoding) logger.info({ requestId, route: route.pattern, code: codeName(error.code), message: error.rawMessage.replace(/from JSON: .*/s, "from JSON") }, "rest request rejected");
     sendJson(res, status, body, requestId);
   }
 }
@@ -225,7 +226,9 @@ async function readJsonBody(req: Req, limit: number): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new ConnectError(`request body is not valid JSON: ${(e as Error).message}`, Code.InvalidArgument);
+    // V8's message quotes a piece of the body, which may hold a token: say where, not what.
+    const position = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new ConnectError(`request body is not valid JSON${position ? ` (error at position ${position})` : ""}`, Code.InvalidArgument);
   }
 }
 

@@ -7,6 +7,7 @@ import { credentialsKey } from "../auth/credentials.js";
 import { limits } from "../core/limits.js";
 import { isLive, type Session, type SessionMetadata } from "../core/session.js";
 import { tokenPreview, type SessionCore } from "../core/session-core.js";
+import { sessionNotFound } from "../core/session-not-found.js";
 import { parsePageSize } from "./page-size.js";
 
 type StoredSessionInit = MessageInitShape<typeof StoredSessionSchema>;
@@ -62,9 +63,9 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
         total = all.length;
         sessions = all.slice((page - 1) * limit, page * limit);
       } else {
-        const result = await core.listTenant(tenantId, { offset: (page - 1) * limit, limit });
+        const result = await core.listTenant(tenantId, { offset: (page - 1) * limit, limit, countTotal: true });
         sessions = result.sessions;
-        total = result.total;
+        total = result.total ?? 0;
       }
       return {
         data: sessions.map((s) => toStored(s, false)),
@@ -76,7 +77,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
       const caller = await resolveCaller(ctx, core);
       if (caller.kind === "session" && caller.session.id !== req.id) {
         // A token shows only its own session in full.
-        throw new ConnectError(`session "${req.id}" not found`, Code.NotFound);
+        throw sessionNotFound(req.id);
       }
       const session = caller.kind === "session" ? caller.session : await core.get(caller.tenantId, req.id);
       return { session: toStored(session, true) };

@@ -4,6 +4,7 @@ import { SessionsService } from "../../gen/sessionstorage/v1/sessions_service_pb
 import { requireApiClient } from "../auth/caller.js";
 import type { Session } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
+import { sessionNotFound } from "../core/session-not-found.js";
 import type { PageCursor, PageTokenCodec } from "../crypto/page-token-codec.js";
 import { parsePageSize } from "./page-size.js";
 
@@ -21,7 +22,7 @@ export function createSessionsService(core: SessionCore, pageTokens: PageTokenCo
   // as it is from the list.
   async function activeSession(tenantId: string, sessionId: string): Promise<Session> {
     const session = await core.get(tenantId, sessionId);
-    if (session.status !== "active") throw new ConnectError(`session "${sessionId}" not found`, Code.NotFound);
+    if (session.status !== "active") throw sessionNotFound(sessionId);
     return session;
   }
 

@@ -131,9 +131,12 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
       // inactive stay indexed (clearTenant finds their users through it) but
       // are neither listed nor counted. Entries that may land on the page are
       // read in full, the others by status and expiry only.
+      // A cursor page that needs no total starts at the cursor and stops once full.
       const batchSize = 500;
+      const walkAll = page.countTotal === true;
       let total = 0;
-      for (let start = 0; ; ) {
+      let start = !walkAll && after ? await redis.zcount(index, "-inf", `(${after.createdAt}`) : 0;
+      for (;;) {
         const batch = await redis.zrange(index, String(start), String(start + batchSize - 1), "WITHSCORES");
         if (batch.length === 0) break;
         const entries: { id: string; score: number }[] = [];
@@ -161,11 +164,11 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
           if (skip > 0) { skip--; continue; }
           if (sessions.length < page.limit && f.session) sessions.push(f.session);
         }
-        if (entries.length < batchSize) break;
+        if (entries.length < batchSize || (!walkAll && sessions.length >= page.limit)) break;
         // Removed entries shift the ranks after them down.
         start += entries.length - dead.length;
       }
-      return { sessions, total };
+      return { sessions, total: walkAll ? total : undefined };
     },
 
     async current(tenantId, userId, now) {

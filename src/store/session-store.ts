@@ -30,11 +30,25 @@ export interface SessionChange {
   readonly requireActive: boolean;
 }
 
-/** TenantPage is one page of a tenant-wide or user-wide list. */
+/** SessionPage is one page of a tenant-wide list. */
 export interface SessionPage {
   readonly sessions: readonly Session[];
-  /** Live sessions in the whole list (exact per user; per tenant, as far as the index is clean). */
-  readonly total: number;
+  /**
+   * Live (active, unexpired) sessions in the whole list, exactly, when asked
+   * for: counting walks the whole tenant index, so cursor pages skip it.
+   */
+  readonly total?: number;
+}
+
+/** TenantPageRequest says which page of a tenant-wide list to read. */
+export interface TenantPageRequest {
+  /** Start after this position (creation time, then id). */
+  readonly after?: { readonly createdAt: number; readonly id: string };
+  /** Skip this many live sessions first. */
+  readonly offset?: number;
+  readonly limit: number;
+  /** Also count every live session of the tenant (a walk of the whole index). */
+  readonly countTotal?: boolean;
 }
 
 /**
@@ -52,11 +66,7 @@ export interface SessionStore {
   /** Lists a user's unexpired sessions, oldest first; only active ones unless asked. */
   listUser(tenantId: string, userId: string, now: number, includeInactive?: boolean): Promise<readonly Session[]>;
   /** Lists a tenant's active sessions created after a cursor (or from an offset), oldest first. */
-  listTenant(
-    tenantId: string,
-    now: number,
-    page: { after?: { createdAt: number; id: string }; offset?: number; limit: number },
-  ): Promise<SessionPage>;
+  listTenant(tenantId: string, now: number, page: TenantPageRequest): Promise<SessionPage>;
   /** Returns the user's current session: the one last saved or touched that is still live. */
   current(tenantId: string, userId: string, now: number): Promise<Session | undefined>;
   /** Applies a change to an unexpired session. */

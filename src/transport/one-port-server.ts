@@ -15,19 +15,28 @@ export function createOnePortServer(h1: http.Server, h2: http2.Http2Server): net
   return net.createServer({ noDelay: true }, (socket) => {
     // A client that connects and says nothing is dropped, not kept forever.
     socket.setTimeout(30_000, () => socket.destroy());
-    socket.once("data", (chunk: Buffer) => {
+    // The first packet may hold only part of the preface ("P" could begin
+    // POST, PUT or PATCH as well as "PRI * HTTP/2.0"), so bytes are gathered
+    // until they either leave the preface or complete it.
+    let head: Buffer = Buffer.alloc(0);
+    const sniff = (chunk: Buffer) => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, preface.length);
+      const isHttp2 = head.subarray(0, n).equals(preface.subarray(0, n));
+      if (isHttp2 && head.length < preface.length) return;
+      socket.off("data", sniff);
       socket.setTimeout(0);
       socket.pause();
-      socket.unshift(chunk);
-      const n = Math.min(chunk.length, preface.length);
-      if (chunk.subarray(0, n).equals(preface.subarray(0, n))) {
+      socket.unshift(head);
+      if (isHttp2) {
         // The HTTP/2 session reads the unshifted bytes itself; resuming here would lose them.
         h2.emit("connection", socket);
       } else {
         h1.emit("connection", socket);
         socket.resume();
       }
-    });
+    };
+    socket.on("data", sniff);
     socket.on("error", () => socket.destroy());
   });
 }
