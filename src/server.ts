@@ -121,14 +121,17 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   });
   const connect = connectNodeAdapter({ routes, interceptors, fallback: rest, readMaxBytes: config.maxBodyBytes });
   const cors = createCorsHandler(config.corsAllowedOrigins);
-  // In-flight requests, so shutdown can wait for them to finish.
-  let inFlight = 0;
+  // In-flight responses, so shutdown can wait for them to finish.
+  let closing: Promise<void> | undefined;
+  const inFlight = new Set<NodeServerResponse>();
   let drained: (() => void) | undefined;
   const handler = (req: NodeServerRequest, res: NodeServerResponse) => {
-    inFlight++;
+    inFlight.add(res);
     res.once("close", () => {
-      if (--inFlight === 0) drained?.();
+      inFlight.delete(res);
+      if (inFlight.size === 0) drained?.();
     });
+    if (closing) endKeepAlive(res);
     if (!cors(req, res)) connect(req, res);
   };
 
@@ -141,7 +144,6 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   });
   const server = createOnePortServer(h1, h2);
 
-  let closing: Promise<void> | undefined;
   return {
     server,
     core,
@@ -153,7 +155,8 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
         // HTTP/2: GOAWAY, open streams finish. HTTP/1.1: idle keep-alives close now.
         for (const session of h2Sessions) session.close();
         h1.closeIdleConnections();
-        const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
+        for (const res of inFlight) endKeepAlive(res);
+        const idle = inFlight.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
         const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
         await Promise.race([idle, grace]);
         h1.closeAllConnections();
@@ -163,4 +166,9 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
       return closing;
     },
   };
+}
+
+// While shutting down, HTTP/1.1 clients are told not to reuse the connection.
+function endKeepAlive(res: NodeServerResponse) {
+  if (res instanceof http.ServerResponse && !res.headersSent) res.setHeader("connection", "close");
 }
