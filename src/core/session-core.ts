@@ -224,10 +224,3 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
     revealToken: (session) => cipher.decrypt(session.sealedToken, session.id),
   };
 }
-
-/** tokenPreview shows the first 8 and last 4 characters: "eyJhbGci...Q3Yk". */
-export function tokenPreview(token: string): string {
-  if (token.length <= 12) return "...";
-  return `${token.slice(0, 8)}...${token.slice(-4)}`;
-}
-

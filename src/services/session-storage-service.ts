@@ -6,7 +6,8 @@ import { requireApiClient, resolveCaller, type Caller } from "../auth/caller.js"
 import { credentialsKey } from "../auth/credentials.js";
 import { limits } from "../core/limits.js";
 import { isLive, type Session, type SessionMetadata } from "../core/session.js";
-import { tokenPreview, type SessionCore } from "../core/session-core.js";
+import type { SessionCore } from "../core/session-core.js";
+import { tokenPreview } from "../core/token-preview.js";
 import { sessionNotFound } from "../core/session-not-found.js";
 import { parsePageSize } from "./page-size.js";
 
