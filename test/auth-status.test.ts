@@ -361,10 +361,11 @@ describe("hot path: one Redis round trip", () => {
     const at = window.indexOf(naming[0]!);
     const inScript: MonitorLine[] = [];
     for (let i = at + 1; i < window.length && window[i]!.source === "lua"; i++) inScript.push(window[i]!);
-    expect(inScript.map((l) => l.args[0]!.toLowerCase())).toEqual(["get", "hgetall", "hset", "pexpireat"]);
+    expect(inScript.map((l) => l.args[0]!.toLowerCase())).toEqual(["get", "hgetall", "hset", "pexpireat", "pexpireat"]);
     expect(inScript[0]!.args[1]).toBe(pointer);
     const sessionKey = redisKeys.session(t.clientA.id, "hot-path", s.id);
-    expect(inScript.slice(1).map((l) => l.args[1])).toEqual([sessionKey, sessionKey, sessionKey]);
+    // The last command keeps the pointer alive exactly as long as the session.
+    expect(inScript.slice(1).map((l) => l.args[1])).toEqual([sessionKey, sessionKey, sessionKey, pointer]);
   });
 
   test("an unknown token also costs one command", async () => {

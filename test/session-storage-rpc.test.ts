@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 /**
  * The Secure Session Storage API (000) over every RPC face of the one port:
  * the Connect protocol over HTTP/1.1, the gRPC protocol over HTTP/2 (both
@@ -149,7 +150,7 @@ async function expectRpcError(p: Promise<unknown>, code: number, message?: RegEx
 }
 
 function uniqueToken(label: string): string {
-  return `tok-${label}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  return `tok-${label}-${randomBytes(16).toString("hex")}`;
 }
 
 type Kind = "connect-http1.1" | "grpc-http2 (connect-node)" | "grpc-js";

@@ -3,7 +3,7 @@ import type { Config } from "../config/config.js";
 import type { KeyedHash } from "../crypto/keyed-hash.js";
 import { mintToken } from "../crypto/mint-token.js";
 import type { TokenCipher } from "../crypto/token-cipher.js";
-import { LimitReachedError, type SessionChange, type SessionPage, type SessionStore, type TenantPageRequest } from "../store/session-store.js";
+import { LimitReachedError, TokenInUseError, type SessionChange, type SessionPage, type SessionStore, type TenantPageRequest } from "../store/session-store.js";
 import { limits } from "./limits.js";
 import type { JsonObject, Session, SessionMetadata } from "./session.js";
 import { newSessionId } from "./session-id.js";
@@ -23,14 +23,13 @@ export interface NewSession {
 
 /** SessionCore holds every session rule: expiry, sliding, status, limits, tenancy. */
 export interface SessionCore {
-  readonly config: Pick<Config, "idleTimeoutSeconds" | "maxLifetimeSeconds" | "maxSessionsPerUser">;
   now(): number;
   create(input: NewSession): Promise<{ session: Session; token: string }>;
   /** Resolves a session token; slides the expiry when asked; one round trip. */
   authenticate(token: string, slide: boolean): Promise<Session | undefined>;
   /** A session of the tenant that has not expired; NOT_FOUND otherwise. */
   get(tenantId: string, sessionId: string): Promise<Session>;
-  listUser(tenantId: string, userId: string, includeInactive?: boolean): Promise<readonly Session[]>;
+  listUser(tenantId: string, userId: string): Promise<readonly Session[]>;
   listTenant(tenantId: string, page: TenantPageRequest): Promise<SessionPage>;
   current(tenantId: string, userId: string): Promise<Session | undefined>;
   update(tenantId: string, sessionId: string, change: { token?: string; expiresAt?: number }): Promise<Session>;
@@ -50,7 +49,6 @@ export interface SessionCoreDeps {
   readonly config: Pick<Config, "idleTimeoutSeconds" | "maxLifetimeSeconds" | "maxSessionsPerUser" | "evictOldestAtLimit">;
   readonly clock?: () => number;
 }
-
 
 /** createSessionCore returns the domain core over a store. */
 export function createSessionCore(deps: SessionCoreDeps): SessionCore {
@@ -90,14 +88,35 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
     }
   }
 
-  async function ensureTokenFree(token: string) {
-    if (await store.findByToken(tokenHash.digest(token), now(), false)) {
-      throw new ConnectError("token is already stored for another session", Code.AlreadyExists);
+  async function get(tenantId: string, sessionId: string): Promise<Session> {
+    const session = await store.get(tenantId, sessionId, now());
+    if (!session) throw sessionNotFound(sessionId);
+    return session;
+  }
+
+  // The store's refusals in this API's words.
+  function storeFailure(e: unknown, userId?: string): unknown {
+    if (e instanceof TokenInUseError) {
+      // A token identifies one session: a second session may not hold it.
+      return new ConnectError("token is already in use by another session", Code.AlreadyExists, undefined, undefined, e);
     }
+    if (e instanceof LimitReachedError) {
+      return new ConnectError(
+        `user "${userId}" already has ${e.liveSessions} active sessions, the most allowed; ` +
+          "delete sessions you no longer use (DELETE /session-storage/sessions/{session_id}) and try again",
+        Code.ResourceExhausted,
+        undefined,
+        undefined,
+        e,
+      );
+    }
+    return e;
   }
 
   async function mutate(tenantId: string, sessionId: string, change: SessionChange, inactiveMessage?: string) {
-    const result = await store.mutate(tenantId, sessionId, change, now());
+    const result = await store.mutate(tenantId, sessionId, change, now()).catch((e: unknown) => {
+      throw storeFailure(e);
+    });
     if (result.kind === "not-found") throw sessionNotFound(sessionId);
     if (result.kind === "inactive") {
       throw new ConnectError(inactiveMessage ?? `session "${sessionId}" is ${result.session.status}`, Code.FailedPrecondition);
@@ -106,7 +125,6 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
   }
 
   return {
-    config,
     now,
     validateUserId,
 
@@ -115,10 +133,7 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       const at = now();
       const absoluteExpiresAt = at + maxLifetimeMs;
       if (input.expiresAt !== undefined) validateExpiry(input.expiresAt, at, absoluteExpiresAt);
-      if (input.token !== undefined) {
-        validateToken(input.token);
-        await ensureTokenFree(input.token);
-      }
+      if (input.token !== undefined) validateToken(input.token);
       if (input.profile && Buffer.byteLength(JSON.stringify(input.profile)) > limits.profileMaxBytes) {
         throw new ConnectError(`user profile must be at most ${limits.profileMaxBytes} bytes of JSON`, Code.InvalidArgument);
       }
@@ -147,17 +162,7 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       try {
         await store.create(session, { limit: config.maxSessionsPerUser, evictOldest: config.evictOldestAtLimit, now: at });
       } catch (e) {
-        if (e instanceof LimitReachedError) {
-          throw new ConnectError(
-            `user "${input.userId}" already has ${e.liveSessions} active sessions, the most allowed; ` +
-              "delete sessions you no longer use (DELETE /session-storage/sessions/{session_id}) and try again",
-            Code.ResourceExhausted,
-            undefined,
-            undefined,
-            e,
-          );
-        }
-        throw e;
+        throw storeFailure(e, input.userId);
       }
       return { session, token };
     },
@@ -167,32 +172,24 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       return store.findByToken(tokenHash.digest(token), now(), slide);
     },
 
-    async get(tenantId, sessionId) {
-      const session = await store.get(tenantId, sessionId, now());
-      if (!session) throw sessionNotFound(sessionId);
-      return session;
-    },
+    get,
 
-    listUser: (tenantId, userId, includeInactive) => store.listUser(tenantId, userId, now(), includeInactive),
+    listUser: (tenantId, userId) => store.listUser(tenantId, userId, now()),
     listTenant: (tenantId, page) => store.listTenant(tenantId, now(), page),
     current: (tenantId, userId) => store.current(tenantId, userId, now()),
 
     async update(tenantId, sessionId, change) {
       const at = now();
-      const current = await this.get(tenantId, sessionId);
+      const current = await get(tenantId, sessionId);
       if (change.expiresAt !== undefined) validateExpiry(change.expiresAt, at, current.absoluteExpiresAt);
-      let tokenFields = {};
-      if (change.token !== undefined) {
-        validateToken(change.token);
-        if (tokenHash.digest(change.token) !== current.tokenHash) await ensureTokenFree(change.token);
-        tokenFields = { tokenHash: tokenHash.digest(change.token), sealedToken: cipher.encrypt(change.token, sessionId) };
-      }
+      if (change.token !== undefined) validateToken(change.token);
       return mutate(tenantId, sessionId, {
-        ...tokenFields,
+        token: change.token === undefined
+          ? undefined
+          : { hash: tokenHash.digest(change.token), sealed: cipher.encrypt(change.token, sessionId) },
         ...(change.expiresAt !== undefined ? { expiresAt: change.expiresAt, sliding: false } : {}),
         // A save makes the session its user's current one.
         makeCurrent: true,
-        requireActive: true,
       });
     },
 
@@ -201,13 +198,13 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
         throw new ConnectError(`ttl_seconds must be a whole number from 1 to ${limits.maxTtlSeconds}`, Code.InvalidArgument);
       }
       // An explicit time to live fixes the expiry: activity must not undo it.
-      return mutate(tenantId, sessionId, { expiresAt: now() + ttlSeconds * 1000, sliding: false, requireActive: true });
+      return mutate(tenantId, sessionId, { expiresAt: now() + ttlSeconds * 1000, sliding: false });
     },
 
     touch: (tenantId, sessionId) =>
-      mutate(tenantId, sessionId, { slide: true, makeCurrent: true, requireActive: true }),
+      mutate(tenantId, sessionId, { slide: true, makeCurrent: true }),
 
-    setStatus: (tenantId, sessionId, status) => mutate(tenantId, sessionId, { status, requireActive: true }),
+    setStatus: (tenantId, sessionId, status) => mutate(tenantId, sessionId, { status }),
 
     async delete(tenantId, sessionId) {
       if (!(await store.delete(tenantId, sessionId, now()))) throw sessionNotFound(sessionId);

@@ -8,16 +8,17 @@
  *   ss:{T:U}:s:<sid>      hash    one session (fields: see redis-session-codec.ts);
  *                                 expires (PEXPIREAT) when the session does
  *   ss:{T:U}:idx          zset    the user's session ids, scored by creation ms
- *   ss:{T:U}:cur          string  the user's current session id
+ *   ss:{T:U}:recent       zset    the user's session ids, scored by the last save
+ *                                 or touch: the highest live one is current
  *   ss:tok:<hmac>         string  name of the session key holding that token hash;
- *                                 expires at the session's absolute end
+ *                                 expires with the session
  *   ss:tenant:{T}:idx     zset    the tenant's session ids, scored by creation ms
  */
 export const redisKeys = Object.freeze({
   sessionPrefix: (tenantId: string, userId: string) => `ss:{${tenantId}:${userId}}:s:`,
   session: (tenantId: string, userId: string, sessionId: string) => `ss:{${tenantId}:${userId}}:s:${sessionId}`,
   userIndex: (tenantId: string, userId: string) => `ss:{${tenantId}:${userId}}:idx`,
-  current: (tenantId: string, userId: string) => `ss:{${tenantId}:${userId}}:cur`,
+  userRecency: (tenantId: string, userId: string) => `ss:{${tenantId}:${userId}}:recent`,
   tokenPointer: (tokenHash: string) => `ss:tok:${tokenHash}`,
   tenantIndex: (tenantId: string) => `ss:tenant:{${tenantId}}:idx`,
 });

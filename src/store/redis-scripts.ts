@@ -24,7 +24,7 @@ const definitions: Record<keyof RedisScripts, { file: string; keys: number }> = 
   ssMutate: { file: "mutate.lua", keys: 2 },
   ssDelete: { file: "delete.lua", keys: 3 },
   ssListUser: { file: "list-user.lua", keys: 1 },
-  ssCurrent: { file: "current.lua", keys: 2 },
+  ssCurrent: { file: "current-session.lua", keys: 1 },
   ssClearUser: { file: "clear-user.lua", keys: 2 },
   ssDeleteIfEquals: { file: "delete-if-equals.lua", keys: 1 },
 };

@@ -1,6 +1,6 @@
 import type { Session } from "../core/session.js";
 
-/** LimitReached says a user already has the maximum number of live sessions. */
+/** LimitReachedError says a user already has the maximum number of live sessions. */
 export class LimitReachedError extends Error {
   override name = "LimitReachedError";
   constructor(readonly liveSessions: number) {
@@ -8,26 +8,35 @@ export class LimitReachedError extends Error {
   }
 }
 
+/** TokenInUseError says another session already holds the token. */
+export class TokenInUseError extends Error {
+  override name = "TokenInUseError";
+  constructor() {
+    super("token is held by another session");
+  }
+}
+
 /** MutationResult is the outcome of changing one session. */
 export type MutationResult =
-  | { readonly kind: "ok"; readonly session: Session; readonly previousTokenHash: string }
+  | { readonly kind: "ok"; readonly session: Session }
   | { readonly kind: "not-found" }
   | { readonly kind: "inactive"; readonly session: Session };
 
-/** SessionChange is what a mutation may change; unset fields stay as they are. */
+/**
+ * SessionChange is what a mutation may change; unset fields stay as they
+ * are. Only active sessions change.
+ */
 export interface SessionChange {
-  readonly tokenHash?: string;
-  readonly sealedToken?: string;
+  /** A new token: its hash and its sealed form, which must go together. */
+  readonly token?: { readonly hash: string; readonly sealed: string };
   /** Requested expiry; the store clamps it to the absolute lifetime. */
   readonly expiresAt?: number;
   readonly sliding?: boolean;
   readonly status?: Session["status"];
   /** Count the change as activity: last access becomes now and a sliding expiry slides. */
   readonly slide?: boolean;
-  /** Make this session its user's current one. */
+  /** Make this session its user's current one (the most recently saved or touched). */
   readonly makeCurrent?: boolean;
-  /** Refuse the change unless the session is active. */
-  readonly requireActive: boolean;
 }
 
 /** SessionPage is one page of a tenant-wide list. */
@@ -57,19 +66,23 @@ export interface TenantPageRequest {
  * never returned, whether or not Redis has reclaimed them yet.
  */
 export interface SessionStore {
-  /** Stores a new session, atomically enforcing the per-user limit; returns evicted sessions. */
-  create(session: Session, options: { limit: number; evictOldest: boolean; now: number }): Promise<readonly Session[]>;
+  /**
+   * Stores a new session. The per-user limit holds atomically (LimitReachedError,
+   * or the oldest sessions are evicted when asked); a token held by another
+   * session is refused (TokenInUseError).
+   */
+  create(session: Session, options: { limit: number; evictOldest: boolean; now: number }): Promise<void>;
   /** Finds a live session by its token hash, sliding its expiry when asked; one round trip. */
   findByToken(tokenHash: string, now: number, slide: boolean): Promise<Session | undefined>;
   /** Returns a session that has not expired (any status), or undefined. */
   get(tenantId: string, sessionId: string, now: number): Promise<Session | undefined>;
-  /** Lists a user's unexpired sessions, oldest first; only active ones unless asked. */
-  listUser(tenantId: string, userId: string, now: number, includeInactive?: boolean): Promise<readonly Session[]>;
-  /** Lists a tenant's active sessions created after a cursor (or from an offset), oldest first. */
+  /** Lists a user's active, unexpired sessions, oldest first. */
+  listUser(tenantId: string, userId: string, now: number): Promise<readonly Session[]>;
+  /** Lists a tenant's active sessions after a cursor (or from an offset), oldest first. */
   listTenant(tenantId: string, now: number, page: TenantPageRequest): Promise<SessionPage>;
-  /** Returns the user's current session: the one last saved or touched that is still live. */
+  /** Returns the user's current session: the live one most recently saved or touched. */
   current(tenantId: string, userId: string, now: number): Promise<Session | undefined>;
-  /** Applies a change to an unexpired session. */
+  /** Applies a change to an unexpired, active session (TokenInUseError for a taken new token). */
   mutate(tenantId: string, sessionId: string, change: SessionChange, now: number): Promise<MutationResult>;
   /** Deletes a session; false when there was none. */
   delete(tenantId: string, sessionId: string, now: number): Promise<boolean>;

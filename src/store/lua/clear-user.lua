@@ -1,5 +1,5 @@
 -- Deletes all of a user's sessions.
--- KEYS: user index, current
+-- KEYS: user index, user recency
 -- ARGV: session key prefix
 -- Returns {session id, token hash, ...} for the pointers and tenant index.
 local out = {}

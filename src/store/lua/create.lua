@@ -1,7 +1,8 @@
 -- Stores a new session, holding the per-user limit atomically.
--- KEYS: session, user index, current
+-- KEYS: session, user index, user recency
 -- ARGV: now, cutoff (created before it = past absolute lifetime), limit, evict (1/0),
 --       session key prefix, session id, created ms, expires ms, index ttl ms, field/value pairs...
+-- Returns the evicted sessions (flat field lists), or the error 'LIMIT <n>'.
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])
 local live = {}
@@ -9,6 +10,7 @@ for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local r = redis.call('HMGET', ARGV[5] .. sid, 'st', 'ea')
   if r[2] == false or tonumber(r[2]) <= now then
     redis.call('ZREM', KEYS[2], sid)
+    redis.call('ZREM', KEYS[3], sid)
   elseif r[1] == 'active' then
     live[#live + 1] = sid
   end
@@ -24,11 +26,15 @@ if #live >= limit then
     evicted[#evicted + 1] = redis.call('HGETALL', key)
     redis.call('DEL', key)
     redis.call('ZREM', KEYS[2], live[i])
+    redis.call('ZREM', KEYS[3], live[i])
   end
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 10))
 redis.call('PEXPIREAT', KEYS[1], ARGV[8])
+-- Every member of the indexes was created before now, so each index can die
+-- one absolute lifetime after its newest member.
 redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[9])
-redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[9])
+redis.call('ZADD', KEYS[3], ARGV[7], ARGV[6])
+redis.call('PEXPIRE', KEYS[3], ARGV[9])
 return evicted

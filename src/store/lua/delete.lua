@@ -1,10 +1,10 @@
 -- Deletes one unexpired session.
--- KEYS: session, user index, current
+-- KEYS: session, user index, user recency
 -- ARGV: now, session id
 -- Returns the deleted session's token hash, or false.
 local h = hash(redis.call('HGETALL', KEYS[1]))
 if not unexpired(h, tonumber(ARGV[1])) then return false end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
-if redis.call('GET', KEYS[3]) == ARGV[2] then redis.call('DEL', KEYS[3]) end
+redis.call('ZREM', KEYS[3], ARGV[2])
 return h.th

@@ -6,4 +6,10 @@
 -- ARGV: now, token hash, slide (1/0)
 local key = redis.call('GET', KEYS[1])
 if not key then return false end
-return slide_session(key, ARGV[2], tonumber(ARGV[1]), ARGV[3] == '1')
+local out = slide_session(key, ARGV[2], tonumber(ARGV[1]), ARGV[3] == '1')
+if out and ARGV[3] == '1' then
+  -- The pointer lives exactly as long as its session.
+  local h = hash(out)
+  redis.call('PEXPIREAT', KEYS[1], h.ea)
+end
+return out

@@ -1,6 +1,6 @@
--- Lists a user's unexpired sessions, oldest first, dropping dead index entries.
+-- Lists a user's active, unexpired sessions, oldest first, dropping dead index entries.
 -- KEYS: user index
--- ARGV: now, cutoff, session key prefix, include inactive (1/0)
+-- ARGV: now, cutoff, session key prefix
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
 local out = {}
@@ -9,7 +9,7 @@ for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local h = hash(r)
   if not unexpired(h, now) then
     redis.call('ZREM', KEYS[1], sid)
-  elseif ARGV[4] == '1' or h.st == 'active' then
+  elseif h.st == 'active' then
     out[#out + 1] = r
   end
 end

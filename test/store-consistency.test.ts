@@ -1,0 +1,89 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { createKeyedHash } from "../src/crypto/keyed-hash.js";
+import { redisKeys } from "../src/store/redis-keys.js";
+import { startTestApp, type TestApp } from "./support/test-app.js";
+
+// Races and bookkeeping between the per-user scripts and the secondary
+// indexes (token pointers, tenant index), through the real REST surface.
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ MAX_SESSIONS_PER_USER: "1000" });
+});
+afterAll(async () => t.close());
+
+const json = { "content-type": "application/json" };
+const save = (client: { headers: Record<string, string> }, body: Record<string, unknown>) =>
+  fetch(`${t.baseUrl}/api/v1/session-storage`, { method: "POST", headers: { ...client.headers, ...json }, body: JSON.stringify(body) });
+const status = (token: string) => fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${token}` } });
+
+test("clear all racing with creates leaves no session unreachable: whatever survives is listed and cleared next time", async () => {
+  const creates = Array.from({ length: 40 }, (_, i) => save(t.clientB, { user_id: `race-user-${i % 7}` }));
+  const cleared = fetch(`${t.baseUrl}/api/v1/session-storage`, { method: "DELETE", headers: t.clientB.headers });
+  const results = await Promise.all(creates);
+  expect((await cleared).status).toBe(200);
+  const tokens = await Promise.all(results.map(async (r) => ((await r.json()) as { token: string }).token));
+  const alive = (await Promise.all(tokens.map(async (tok) => (await status(tok)).status === 200))).filter(Boolean).length;
+  const list = (await (await fetch(`${t.baseUrl}/api/v1/session-storage?limit=100`, { headers: t.clientB.headers })).json()) as { pagination: { total: number } };
+  expect(list.pagination.total).toBe(alive);
+  const second = (await (await fetch(`${t.baseUrl}/api/v1/session-storage`, { method: "DELETE", headers: t.clientB.headers })).json()) as { deleted_count: number };
+  expect(second.deleted_count).toBe(alive);
+  for (const tok of tokens) expect((await status(tok)).status).toBe(401);
+});
+
+test("the same token saved at once by two tenants and one tenant twice: exactly one session holds it", async () => {
+  const token = `shared-${randomBytes(24).toString("hex")}`;
+  const results = await Promise.all([
+    save(t.clientA, { user_id: "same-token-a", token }),
+    save(t.clientB, { user_id: "same-token-b", token }),
+    save(t.clientA, { user_id: "same-token-c", token }),
+  ]);
+  const statuses = results.map((r) => r.status).sort();
+  expect(statuses).toEqual([200, 409, 409]);
+  const winner = await results.find((r) => r.status === 200)!.json() as { user_id: string };
+  const seen = (await (await status(token)).json()) as { valid: boolean };
+  expect(seen.valid).toBe(true);
+  // The Bearer reaches the winner's session, not another.
+  const current = (await (await fetch(`${t.baseUrl}/api/v1/session-storage/current`, { headers: { authorization: `Bearer ${token}` } })).json()) as { user_id: string };
+  expect(current.user_id).toBe(winner.user_id);
+});
+
+test("a token freed by deleting its session can be stored again", async () => {
+  const token = `reused-${randomBytes(24).toString("hex")}`;
+  const first = (await (await save(t.clientA, { user_id: "reuse-user", token })).json()) as { id: string };
+  expect((await save(t.clientA, { user_id: "reuse-user", token })).status).toBe(409);
+  await fetch(`${t.baseUrl}/api/v1/session-storage/${first.id}`, { method: "DELETE", headers: t.clientA.headers });
+  expect((await save(t.clientA, { user_id: "reuse-user", token })).status).toBe(200);
+});
+
+test("current falls back to the most recently saved or touched live session, not the newest created", async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    ids.push(((await (await save(t.clientA, { user_id: "recency-user" })).json()) as { id: string }).id);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const touch = (id: string) => fetch(`${t.baseUrl}/v1/client/sessions/${id}/touch`, { method: "POST", headers: t.clientA.headers });
+  expect((await touch(ids[0]!)).status).toBe(200);
+  await new Promise((r) => setTimeout(r, 5));
+  expect((await touch(ids[2]!)).status).toBe(200);
+  const currentId = async () =>
+    ((await (await fetch(`${t.baseUrl}/api/v1/session-storage/current?user_id=recency-user`, { headers: t.clientA.headers })).json()) as { id: string }).id;
+  expect(await currentId()).toBe(ids[2]);
+  await fetch(`${t.baseUrl}/api/v1/session-storage/${ids[2]}`, { method: "DELETE", headers: t.clientA.headers });
+  expect(await currentId()).toBe(ids[0]);
+});
+
+test("a token pointer lives exactly as long as its session, and moves with it", async () => {
+  const saved = (await (await save(t.clientA, { user_id: "pointer-user" })).json()) as { id: string; token: string };
+  const pointer = redisKeys.tokenPointer(createKeyedHash(t.config.tokenHmacKey, "token-lookup").digest(saved.token));
+  const sessionKey = redisKeys.session(t.clientA.id, "pointer-user", saved.id);
+  const expiries = async () => [await t.redis.pexpiretime(pointer), await t.redis.pexpiretime(sessionKey)];
+  let [p, s] = await expiries();
+  expect(p).toBe(s);
+  expect(p).toBeLessThanOrEqual(Date.now() + t.config.idleTimeoutSeconds * 1000);
+  await fetch(`${t.baseUrl}/session-storage/sessions/${saved.id}?ttl_seconds=60`, { method: "POST", headers: t.clientA.headers });
+  [p, s] = await expiries();
+  expect(p).toBe(s);
+  expect(s).toBeLessThanOrEqual(Date.now() + 60_000);
+});
