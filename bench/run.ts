@@ -17,7 +17,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import { Redis } from "ioredis";
 import { AuthStatusService } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
 import { parseConfig } from "../src/config/config.js";
-import { startRedis } from "../src/config/local-environment.js";
+import { startRedisServer } from "../src/local/start-redis-server.js";
 import { createLogger } from "../src/observability/logger.js";
 import { createApp } from "../src/server.js";
 import { createRedisClient } from "../src/store/redis-client.js";
@@ -28,7 +28,7 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), "sss-bench-"));
   const redisPort = 20000 + Math.floor(Math.random() * 20000);
-  const redisServer = await startRedis(dir, redisPort, false);
+  const redisServer = await startRedisServer(dir, redisPort, false);
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
   const secret = randomBytes(24).toString("base64url");
   const config = parseConfig({

@@ -1,39 +1,72 @@
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { ConfigError, parseConfig } from "./config/config.js";
-import { prepareLocalEnvironment, type LocalEnvironment } from "./config/local-environment.js";
+import { fillMissingSecrets } from "./local/fill-missing-secrets.js";
+import { prepareLocalEnvironment, type LocalEnvironment } from "./local/prepare-local-environment.js";
 import { createLogger } from "./observability/logger.js";
 import { createApp } from "./server.js";
 import { createRedisClient } from "./store/redis-client.js";
 
-async function main() {
-  let local: LocalEnvironment | undefined;
+type Note = { level: "info" | "warn"; message: string };
+
+async function main(notes: Note[]) {
+  const dataDir = process.env.DATA_DIR || ".data";
   let env: Record<string, string | undefined> = process.env;
-  if (!env.REDIS_URL) {
-    local = await prepareLocalEnvironment(env, env.DATA_DIR ?? ".data", (m) => console.error(m));
-    env = local.env;
-  }
-  const config = parseConfig(env);
-  const logger = createLogger(config.logLevel);
-  const redis = createRedisClient(config.redis);
-  redis.on("error", (e: Error) => logger.warn({ err: e.message }, "redis connection problem"));
-  const app = createApp(config, { redis, logger });
-  app.server.listen(config.port, config.host, () => {
+  let local: LocalEnvironment | undefined;
+  try {
+    if (!env.REDIS_URL && !env.REDIS_SENTINELS && !env.REDIS_CLUSTER_NODES) {
+      local = await prepareLocalEnvironment(env, dataDir, (message) => notes.push({ level: "info", message }));
+      env = local.env;
+    } else {
+      // Keys, unlike API clients, may be generated here: then one instance works
+      // out of the box, and several must be given the same keys explicitly.
+      const secrets = fillMissingSecrets(env, path.join(dataDir, "secrets.json"), ["TOKEN_ENCRYPTION_KEYS", "TOKEN_HMAC_KEY", "JWT_SIGNING_KEYS"]);
+      if (secrets.fromFile.length > 0) {
+        notes.push({
+          level: "warn",
+          message: `${secrets.fromFile.join(", ")} not configured: using generated keys kept in ${secrets.file}. ` +
+            "Configure them explicitly when running more than one instance: every instance needs the same keys.",
+        });
+      }
+      env = secrets.env;
+    }
+    const config = parseConfig(env);
+    const logger = createLogger(config.logLevel);
+    for (const note of notes.splice(0)) logger[note.level](note.message);
+    const redis = createRedisClient(config.redis);
+    redis.on("error", (e: Error) => logger.warn({ err: e.message }, "redis connection problem"));
+    const app = createApp(config, { redis, logger });
+    await new Promise<void>((resolve, reject) => {
+      app.server.once("error", reject);
+      app.server.listen(config.port, config.host, () => {
+        app.server.off("error", reject);
+        resolve();
+      });
+    });
     const { port } = app.server.address() as AddressInfo;
     logger.info({ port, host: config.host }, "secure session storage listening (gRPC, Connect, gRPC-Web, REST)");
-  });
 
-  const stop = async (signal: string) => {
-    logger.info({ signal }, "shutting down");
-    await app.close();
+    const stop = async (signal: string) => {
+      logger.info({ signal }, "shutting down");
+      await app.close();
+      await local?.stop();
+      logger.info("stopped");
+      process.exit(0);
+    };
+    process.once("SIGTERM", () => void stop("SIGTERM"));
+    process.once("SIGINT", () => void stop("SIGINT"));
+  } catch (e) {
+    // A failed start must not leave its local redis-server running.
     await local?.stop();
-    logger.info("stopped");
-    process.exit(0);
-  };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+    throw e;
+  }
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof ConfigError ? e.message : e);
+const notes: Note[] = [];
+main(notes).catch((e: unknown) => {
+  for (const note of notes) console.error(note.message);
+  // Start-up problems (configuration, port in use, no redis-server) need their message, not a stack.
+  const expected = e instanceof ConfigError || (e instanceof Error && (e.constructor === Error || "code" in e));
+  console.error(expected ? (e as Error).message : e);
   process.exit(1);
 });

@@ -135,14 +135,34 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     if (!cors(req, res)) connect(req, res);
   };
 
-  const h1 = http.createServer(handler);
+  const h1 = http.createServer({
+    requestTimeout: config.httpRequestTimeoutMs,
+    headersTimeout: config.httpHeadersTimeoutMs,
+    // Node enforces both timeouts on this tick; its 30 s default would stretch short ones.
+    connectionsCheckingInterval: Math.min(1000, config.httpHeadersTimeoutMs),
+  }, handler);
   const h2 = http2.createServer({}, handler);
   const h2Sessions = new Set<http2.ServerHttp2Session>();
-  h2.on("session", (session) => {
+  const idleMs = config.http2IdleTimeoutMs;
+  h2.on("session", (session: http2.ServerHttp2Session) => {
     h2Sessions.add(session);
-    session.on("close", () => h2Sessions.delete(session));
+    session.once("close", () => h2Sessions.delete(session));
+    // Idle means no traffic and no open stream: a long-lived stream (a health
+    // Watch) keeps its session. Node's session timer fires once, so it is
+    // re-armed whenever the last stream ends.
+    let openStreams = 0;
+    if (idleMs > 0) {
+      session.setTimeout(idleMs);
+      session.on("timeout", () => openStreams === 0 && session.close());
+    }
+    session.on("stream", (stream: http2.ServerHttp2Stream) => {
+      openStreams++;
+      stream.once("close", () => {
+        if (--openStreams === 0 && idleMs > 0 && !session.closed && !session.destroyed) session.setTimeout(idleMs);
+      });
+    });
   });
-  const server = createOnePortServer(h1, h2);
+  const server = createOnePortServer(h1, h2, { firstBytesTimeoutMs: config.httpHeadersTimeoutMs });
 
   return {
     server,
@@ -160,6 +180,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
         const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
         await Promise.race([idle, grace]);
         h1.closeAllConnections();
+        h1.close(); // stops its connection-checking timer
         for (const session of h2Sessions) session.destroy();
         await store.close();
       })();

@@ -7,7 +7,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, expect, test } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
-import { startRedis } from "../src/config/local-environment.js";
+import { startRedisServer } from "../src/local/start-redis-server.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
 // The service's own Redis goes away and comes back: health follows it, calls
@@ -37,7 +37,7 @@ test("health, REST and gRPC follow Redis reachability", async () => {
       probe.close(() => resolve(port));
     });
   });
-  redis = await startRedis(dir, port, false);
+  redis = await startRedisServer(dir, port, false);
   t = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
   const app = t;
   const health = createClient(Health, createGrpcTransport({ baseUrl: app.baseUrl }));
@@ -62,7 +62,7 @@ test("health, REST and gRPC follow Redis reachability", async () => {
   expect(body.message).toMatch(/unavailable/);
   expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|at .*\.js/);
 
-  redis = await startRedis(dir, port, false);
+  redis = await startRedisServer(dir, port, false);
   await until(async () => (await status()) === HealthCheckResponse_ServingStatus.SERVING);
   await until(async () => (await save()).status === 200);
 }, 60_000);

@@ -4,7 +4,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { startRedis } from "../src/config/local-environment.js";
+import { startRedisServer } from "../src/local/start-redis-server.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
 // The same service code on a Redis Cluster and behind Sentinel, each started
@@ -61,7 +61,7 @@ async function startCluster(): Promise<string> {
 
 async function startSentinel(): Promise<string> {
   const masterPort = await freePort();
-  children.push(await startRedis(tempDir(), masterPort, false));
+  children.push(await startRedisServer(tempDir(), masterPort, false));
   const sentinelPort = await freePort();
   const dir = tempDir();
   const conf = path.join(dir, "sentinel.conf");

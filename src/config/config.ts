@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import { parseApiClients, type ApiClient } from "./parse-api-clients.js";
 import { parseKeyRing, type KeyRingEntry } from "./parse-key-ring.js";
 
@@ -27,6 +28,12 @@ export interface Config {
   readonly maxBodyBytes: number;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
+  /** HTTP/1.1: the whole request (headers and body) must arrive within this. */
+  readonly httpRequestTimeoutMs: number;
+  /** HTTP/1.1: the request headers must arrive within this (also the first bytes of any connection). */
+  readonly httpHeadersTimeoutMs: number;
+  /** HTTP/2: a session with no open stream and no traffic for this long is closed; 0 = never. */
+  readonly http2IdleTimeoutMs: number;
 }
 
 export type RedisTarget =
@@ -94,6 +101,7 @@ export function parseConfig(env: Env): Config {
 
   const idleTimeoutSeconds = read("SESSION_IDLE_TIMEOUT_SECONDS", int(1, 31_536_000), 7200);
   const maxLifetimeSeconds = read("SESSION_MAX_LIFETIME_SECONDS", int(1, 31_536_000), 30 * 86400);
+  const httpRequestTimeoutMs = read("HTTP_REQUEST_TIMEOUT_MS", int(1000, 3_600_000), 30_000);
   const config: Config = {
     port: read("PORT", int(0, 65535), 8080),
     host: read("HOST", (v) => v, "0.0.0.0"),
@@ -122,6 +130,9 @@ export function parseConfig(env: Env): Config {
       return v;
     }, "info"),
     shutdownGraceMs: read("SHUTDOWN_GRACE_MS", int(0, 600_000), 10_000),
+    httpRequestTimeoutMs,
+    httpHeadersTimeoutMs: Math.min(httpRequestTimeoutMs, 20_000),
+    http2IdleTimeoutMs: read("HTTP2_IDLE_TIMEOUT_MS", int(0, 86_400_000), 300_000),
   };
   if (idleTimeoutSeconds > maxLifetimeSeconds) {
     problems.push("SESSION_IDLE_TIMEOUT_SECONDS must not exceed SESSION_MAX_LIFETIME_SECONDS");
@@ -177,15 +188,46 @@ function parseHostPorts(v: string, name: string): HostPort[] {
   });
 }
 
+/**
+ * parseJwks accepts only keys the JWT issuer can sign with: EC P-256 private
+ * JWKs whose d really belongs to their x and y (checked by signing once), so
+ * a wrong key fails here and not at the first token request.
+ */
 function parseJwks(v: string): JsonWebKeyWithKid[] {
-  const parsed: unknown = JSON.parse(v);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    // JSON.parse's own message quotes the input, which is secret.
+    throw new Error("is not valid JSON");
+  }
   if (!Array.isArray(parsed) || parsed.length === 0) throw new Error("must be a JSON array of private JWKs");
-  return parsed.map((k: Record<string, unknown>, i) => {
-    if (typeof k !== "object" || k === null || typeof k.kid !== "string" || typeof k.d !== "string" || k.kty !== "EC") {
-      throw new Error(`key ${i} must be an EC private JWK with a kid`);
+  const kids = new Set<string>();
+  return parsed.map((k: unknown, i) => {
+    if (typeof k !== "object" || k === null || Array.isArray(k)) throw new Error(`key ${i} must be a JWK object`);
+    const jwk = k as Record<string, unknown>;
+    if (jwk.kty !== "EC" || jwk.crv !== "P-256") throw new Error(`key ${i} must be an EC P-256 key (kty "EC", crv "P-256")`);
+    for (const field of ["x", "y", "d", "kid"]) {
+      if (typeof jwk[field] !== "string" || jwk[field] === "") throw new Error(`key ${i} needs "${field}" (a private JWK with a kid)`);
     }
-    return Object.freeze({ ...k, kid: k.kid });
+    const kid = jwk.kid as string;
+    if (kids.has(kid)) throw new Error(`kid "${kid}" is used twice`);
+    kids.add(kid);
+    if (!isUsableP256Key(jwk)) throw new Error(`key ${i} (kid "${kid}") is not a usable P-256 private key: d must be the private half of x, y`);
+    return Object.freeze({ ...jwk, kid });
   });
+}
+
+function isUsableP256Key(jwk: Record<string, unknown>): boolean {
+  const { kty, crv, x, y, d } = jwk as Record<string, string>;
+  try {
+    const privateKey = createPrivateKey({ key: { kty, crv, x, y, d }, format: "jwk" });
+    const publicKey = createPublicKey({ key: { kty, crv, x, y }, format: "jwk" });
+    const probe = Buffer.from("jwt-signing-key-probe");
+    return verify("sha256", probe, publicKey, sign("sha256", probe, privateKey));
+  } catch {
+    return false;
+  }
 }
 
 function parseTemplates(v: string): Record<string, JwtTemplate> {

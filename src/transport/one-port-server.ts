@@ -4,6 +4,11 @@ import type http2 from "node:http2";
 
 const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
+export interface OnePortOptions {
+  /** A connection that has not sent enough bytes to be classified within this is dropped. */
+  readonly firstBytesTimeoutMs: number;
+}
+
 /**
  * createOnePortServer accepts TCP connections and hands each to the HTTP/2
  * server (the connection starts with the HTTP/2 preface: gRPC with prior
@@ -11,10 +16,9 @@ const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
  * (curl, browsers). http2.createServer({allowHTTP1}) cannot do this without
  * TLS, because its fallback relies on ALPN.
  */
-export function createOnePortServer(h1: http.Server, h2: http2.Http2Server): net.Server {
-  return net.createServer({ noDelay: true }, (socket) => {
-    // A client that connects and says nothing is dropped, not kept forever.
-    socket.setTimeout(30_000, () => socket.destroy());
+export function createOnePortServer(h1: http.Server, h2: http2.Http2Server, options: OnePortOptions): net.Server {
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    socket.setTimeout(options.firstBytesTimeoutMs, () => socket.destroy());
     // The first packet may hold only part of the preface ("P" could begin
     // POST, PUT or PATCH as well as "PRI * HTTP/2.0"), so bytes are gathered
     // until they either leave the preface or complete it.
@@ -39,4 +43,9 @@ export function createOnePortServer(h1: http.Server, h2: http2.Http2Server): net
     socket.on("data", sniff);
     socket.on("error", () => socket.destroy());
   });
+  // The HTTP/1.1 server never listens itself, and Node starts tracking its
+  // connections (headersTimeout, requestTimeout, closeIdleConnections,
+  // closeAllConnections) only on its "listening" event.
+  server.once("listening", () => h1.emit("listening"));
+  return server;
 }

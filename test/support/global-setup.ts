@@ -3,7 +3,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
-import { startRedis } from "../../src/config/local-environment.js";
+import { startRedisServer } from "../../src/local/start-redis-server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -20,7 +20,7 @@ export default async function setup(project: TestProject) {
       probe.close(() => resolve(port));
     });
   });
-  const redis = await startRedis(dir, port, false);
+  const redis = await startRedisServer(dir, port, false);
   project.provide("redisUrl", `redis://127.0.0.1:${port}`);
   return async () => {
     redis.kill("SIGTERM");
