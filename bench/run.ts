@@ -20,7 +20,7 @@ import { parseConfig } from "../src/config/config.js";
 import { startRedisServer } from "../src/local/start-redis-server.js";
 import { createLogger } from "../src/observability/logger.js";
 import { createApp } from "../src/server.js";
-import { createRedisClient } from "../src/store/redis-client.js";
+import { createRedisClient, waitUntilReady } from "../src/store/redis-client.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -40,7 +40,9 @@ async function main() {
     LOG_LEVEL: "silent",
     MAX_SESSIONS_PER_USER: "10000",
   });
-  const app = createApp(config, { redis: createRedisClient(config.redis), logger: createLogger("silent") });
+  const redis = createRedisClient(config.redis);
+  const app = createApp(config, { redis, logger: createLogger("silent") });
+  await waitUntilReady(redis, 10_000);
   await new Promise<void>((r) => app.server.listen(0, "127.0.0.1", r));
   const port = (app.server.address() as net.AddressInfo).port;
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -5,7 +5,7 @@ import { fillMissingSecrets } from "./local/fill-missing-secrets.js";
 import { prepareLocalEnvironment, type LocalEnvironment } from "./local/prepare-local-environment.js";
 import { createLogger } from "./observability/logger.js";
 import { createApp } from "./server.js";
-import { createRedisClient } from "./store/redis-client.js";
+import { createRedisClient, waitUntilReady } from "./store/redis-client.js";
 
 type Note = { level: "info" | "warn"; message: string };
 
@@ -36,6 +36,9 @@ async function main(notes: Note[]) {
     const redis = createRedisClient(config.redis);
     redis.on("error", (e: Error) => logger.warn({ err: e.message }, "redis connection problem"));
     const app = createApp(config, { redis, logger });
+    // Calls fail fast while Redis is unreachable, so give it a moment to
+    // connect before taking traffic; health reports NOT_SERVING until it does.
+    if (!(await waitUntilReady(redis, 10_000))) logger.warn("redis is not reachable yet; serving UNAVAILABLE until it is");
     await new Promise<void>((resolve, reject) => {
       app.server.once("error", reject);
       app.server.listen(config.port, config.host, () => {

@@ -29,7 +29,7 @@ import { createClientSessionsService } from "./services/client-sessions-service.
 import { createCookieSessionService } from "./services/cookie-session-service.js";
 import { createHealthService, type HealthService } from "./services/health-service.js";
 import { createJwksService } from "./services/jwks-service.js";
-import { registerReflection } from "./services/reflection-service.js";
+import { registerReflection } from "./services/register-reflection.js";
 import { createSessionStorageService } from "./services/session-storage-service.js";
 import { createSessionsService } from "./services/sessions-service.js";
 import type { RedisClient } from "./store/redis-client.js";
@@ -103,7 +103,11 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
       jwtTtlSeconds: config.jwtTtlSeconds,
       templates: config.jwtTemplates,
     }));
-    router.service(CookieSessionService, createCookieSessionService(core, { secure: config.cookieSecure, domain: config.cookieDomain }));
+    router.service(CookieSessionService, createCookieSessionService(core, {
+      secure: config.cookieSecure,
+      domain: config.cookieDomain,
+      allowedOrigins: config.corsAllowedOrigins,
+    }));
     router.service(JwksService, createJwksService(jwt));
     registerReflection(router, files);
     health.register(router);

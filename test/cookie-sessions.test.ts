@@ -1,11 +1,15 @@
 // Cookie sessions (seed 004) over REST, gRPC and Connect, against the real
 // service and a real Redis.
 import { randomBytes } from "node:crypto";
+import http2 from "node:http2";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, createRouterTransport, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { CookieSessionService } from "../gen/sessionstorage/v1/cookie_session_service_pb.js";
+import { createApiClientVerifier } from "../src/auth/api-client-verifier.js";
+import { createAuthInterceptor } from "../src/auth/auth-interceptor.js";
+import { createCookieSessionService } from "../src/services/cookie-session-service.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
 // The document's messages, verbatim.
@@ -225,11 +229,13 @@ describe("POST /api/session/createSession", () => {
     }
   });
 
-  test("an unusable user id is 400 with a {message} body", async () => {
-    const res = await post(t, "createSession", { headers: t.clientA.headers, body: JSON.stringify({ userID: "has spaces {and braces}" }) });
-    expect(res.status).toBe(400);
-    expect(Object.keys(res.body)).toEqual(["message"]);
-    expect(typeof res.body.message).toBe("string");
+  test("a malformed user id is 400 'There was an error with the request.', and nothing is created", async () => {
+    for (const userID of ["bad user!", "x".repeat(300), "has spaces {and braces}", ".starts-with-a-dot", "tab\there"]) {
+      const res = await post(t, "createSession", { headers: t.clientA.headers, body: JSON.stringify({ userID }) });
+      expect(res.status, userID).toBe(400);
+      expect(res.body).toEqual({ message: MSG.requestError });
+      expect(res.setCookies).toEqual([]);
+    }
   });
 
   test("without API client credentials it is 401 {message}", async () => {
@@ -335,6 +341,116 @@ describe("POST /api/session/validateSession", () => {
     const res = await post(t, "validateSession", { headers: withCookie(created.cookie.value) });
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ message: MSG.cookieExpired });
+  });
+});
+
+// ---------- cross-site requests ----------
+
+describe("cookie calls from another origin (CSRF)", () => {
+  const FORBIDDEN = /origin/i;
+
+  async function expectRefused(res: Awaited<ReturnType<typeof post>>) {
+    expect(res.status).toBe(403);
+    expect(Object.keys(res.body)).toEqual(["message"]);
+    expect(res.body.message).toMatch(FORBIDDEN);
+    expect(res.setCookies).toEqual([]);
+  }
+
+  test("validate and delete from a foreign Origin are 403 {message}, even as a text/plain form post, and the session survives", async () => {
+    const created = await createSession(t, { userID: uid() });
+    for (const origin of ["https://evil.example", "null", `http://127.0.0.1:${t.port + 1}`, `https://127.0.0.1.evil.example`]) {
+      for (const path of ["validateSession", "deleteSession"]) {
+        // What a cross-site form can send without a preflight: text/plain (here a JSON-looking body) or an empty form.
+        await expectRefused(
+          await post(t, path, { headers: { ...withCookie(created.cookie.value), Origin: origin, "content-type": "text/plain" }, body: "{}" }),
+        );
+        await expectRefused(
+          await post(t, path, { headers: { ...withCookie(created.cookie.value), Origin: origin, "content-type": "application/x-www-form-urlencoded" } }),
+        );
+      }
+    }
+    const still = await post(t, "validateSession", { headers: withCookie(created.cookie.value) });
+    expect(still.status).toBe(200);
+    expect(still.body.message).toBe(MSG.notExpired);
+  });
+
+  test("the service's own origin (http or https on the Host) and no Origin at all are served", async () => {
+    const created = await createSession(t, { userID: uid() });
+    for (const origin of [t.baseUrl, `https://127.0.0.1:${t.port}`]) {
+      const res = await post(t, "validateSession", { headers: { ...withCookie(created.cookie.value), Origin: origin } });
+      expect(res.status, origin).toBe(200);
+    }
+    expect((await post(t, "validateSession", { headers: withCookie(created.cookie.value) })).status).toBe(200);
+    const deleted = await post(t, "deleteSession", { headers: { ...withCookie(created.cookie.value), Origin: t.baseUrl } });
+    expect(deleted.status).toBe(200);
+    expect(deleted.body).toEqual({ message: MSG.deleted });
+
+    const other = await createSession(t, { userID: uid() });
+    expect((await post(t, "deleteSession", { headers: withCookie(other.cookie.value) })).status).toBe(200);
+  });
+
+  test("createSession (API client credentials, no cookie) is not affected by Origin", async () => {
+    const res = await post(t, "createSession", {
+      headers: { ...t.clientA.headers, Origin: "https://evil.example" },
+      body: JSON.stringify({ userID: uid() }),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  test.each([
+    ["Connect over HTTP/1.1 (Host)", () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" })],
+    ["gRPC over HTTP/2 (:authority)", () => createGrpcTransport({ baseUrl: t.baseUrl })],
+  ] as const)("%s: a foreign Origin is PERMISSION_DENIED, the own origin is served", async (_name, makeTransport) => {
+    const created = await createSession(t, { userID: uid() });
+    const client = createClient(CookieSessionService, makeTransport());
+    const headers = { cookie: `sessionCookie=${created.cookie.value}`, origin: "https://evil.example" };
+    for (const p of [client.validateCookieSession({}, { headers }), client.deleteCookieSession({}, { headers })]) {
+      const error = await p.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectError);
+      expect(Code[(error as ConnectError).code]).toBe("PermissionDenied");
+    }
+    const ok = await client.validateCookieSession({}, { headers: { cookie: headers.cookie, origin: t.baseUrl } });
+    expect(ok.message).toBe(MSG.notExpired);
+  });
+
+  test("REST over HTTP/2 (:authority, no Host): the own origin is served, a foreign one refused", async () => {
+    const created = await createSession(t, { userID: uid() });
+    const session = http2.connect(t.baseUrl);
+    try {
+      const send = (origin: string) =>
+        new Promise<number>((resolve, reject) => {
+          const stream = session.request({ ":method": "POST", ":path": "/api/session/validateSession", cookie: `sessionCookie=${created.cookie.value}`, origin });
+          stream.on("response", (h) => resolve(Number(h[":status"])));
+          stream.on("error", reject);
+          stream.resume();
+          stream.end();
+        });
+      expect(await send(t.baseUrl)).toBe(200);
+      expect(await send("https://evil.example")).toBe(403);
+    } finally {
+      session.close();
+    }
+  });
+
+  test("origins on the configured allow-list are served; others are refused", async () => {
+    // The service on its own, with an allow-list (the server passes CORS_ALLOWED_ORIGINS).
+    const service = createCookieSessionService(t.app.core, { secure: true, domain: undefined, allowedOrigins: ["https://app.example"] });
+    const transport = createRouterTransport((router) => router.service(CookieSessionService, service), {
+      router: { interceptors: [createAuthInterceptor(createApiClientVerifier([]))] },
+    });
+    const client = createClient(CookieSessionService, transport);
+    const created = await createSession(t, { userID: uid() });
+    const cookie = `sessionCookie=${created.cookie.value}`;
+    const refused = async (headers: Record<string, string>) => {
+      const error = await client.validateCookieSession({}, { headers }).then(() => undefined, (e: unknown) => e);
+      expect(Code[(error as ConnectError).code], JSON.stringify(headers)).toBe("PermissionDenied");
+    };
+    expect((await client.validateCookieSession({}, { headers: { cookie, origin: "https://app.example", host: "sessions.example" } })).message).toBe(MSG.notExpired);
+    expect((await client.validateCookieSession({}, { headers: { cookie, origin: "https://sessions.example", host: "sessions.example" } })).message).toBe(MSG.notExpired);
+    await refused({ cookie, origin: "https://evil.example", host: "sessions.example" });
+    await refused({ cookie, origin: "https://app.example.evil.example", host: "sessions.example" });
+    await refused({ cookie, origin: "http://sessions.example:8080", host: "sessions.example" });
+    expect((await client.deleteCookieSession({}, { headers: { cookie, origin: "https://app.example" } })).message).toBe(MSG.deleted);
   });
 });
 
@@ -472,6 +588,7 @@ describe.each([
 
   test("the documented failures carry the documented messages", async () => {
     await failure(client.createCookieSession({ userId: "" }, { headers: api() }), Code.InvalidArgument, MSG.userIdRequired);
+    await failure(client.createCookieSession({ userId: "bad user!" }, { headers: api() }), Code.InvalidArgument, MSG.requestError);
     await failure(client.validateCookieSession({}), Code.InvalidArgument, MSG.cookieRequired);
     await failure(
       client.validateCookieSession({}, { headers: { cookie: `sessionCookie=${randomBytes(32).toString("base64url")}` } }),

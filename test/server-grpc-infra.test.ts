@@ -135,6 +135,38 @@ describe("reflection and health on the full server", () => {
     await expect(healthCheck(client, "no.such.Service")).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
 
+  it("streaming calls are logged once, when they end: an open Watch is not logged as ok", async () => {
+    const lines = (procedure: string) =>
+      t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.procedure === procedure);
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 100 && !check(); i++) await sleep(20);
+      expect(check()).toBe(true);
+    };
+    const watch = "grpc.health.v1.Health/Watch";
+    const call = client.makeServerStreamRequest(
+      `/${watch}`,
+      check.serialize,
+      checkRes.deserialize,
+      create(HealthCheckRequestSchema, { service: "" }),
+    );
+    call.on("error", () => {}); // the cancel below
+    await new Promise((resolve) => call.once("data", resolve));
+    await sleep(100);
+    expect(lines(watch)).toEqual([]);
+    call.cancel();
+    await until(() => lines(watch).length === 1);
+    const [line] = lines(watch);
+    expect(line).toMatchObject({ code: "Canceled" });
+    expect(line!.ms as number).toBeGreaterThanOrEqual(100);
+    expect(typeof line!.requestId).toBe("string");
+
+    const reflection = "grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+    const before = lines(reflection).length;
+    await reflect(client, v1, [{ messageRequest: { case: "listServices", value: "" } }]);
+    await until(() => lines(reflection).length === before + 1);
+    expect(lines(reflection).at(-1)).toMatchObject({ code: "ok" });
+  });
+
   it("on close(): an open Watch sees NOT_SERVING and ends; Check on the health object answers NOT_SERVING", async () => {
     const service = "sessionstorage.v1.SessionStorageService";
     const call = client.makeServerStreamRequest(

@@ -263,12 +263,11 @@ describe("Secure Session Storage over REST", () => {
       expect(reply.body.seconds_remaining).toBeLessThanOrEqual(3540);
     });
 
-    it("GET validity for a user with no session is 200 {is_valid:false, seconds_remaining:0}", async () => {
+    it("GET validity for a user with no session is 200 {is_valid:false, expires_at:null, seconds_remaining:0}", async () => {
       const reply = await call(t, "GET", `${BASE}/validity${query({ user_id: "usr_nobody" })}`, { headers: A.headers });
       expect(reply.status, reply.text).toBe(200);
-      expect(reply.body.is_valid).toBe(false);
-      expect(reply.body.seconds_remaining).toBe(0);
-      expect(reply.body.expires_at).toBeUndefined();
+      // Every documented field is present: expires_at as null when there is no session.
+      expect(reply.body).toEqual({ is_valid: false, expires_at: null, seconds_remaining: 0 });
     });
 
     it("GET current for a user with no session is 404", async () => {
@@ -393,8 +392,7 @@ describe("Secure Session Storage over REST", () => {
       const reply = await call(t, "DELETE", `${BASE}${query({ user_id: "usr_gone" })}`, { headers: A.headers });
       expect(reply.status, reply.text).toBe(200);
       expect(reply.body.cleared).toBe(true);
-      expect(typeof reply.body.message).toBe("string");
-      expect(reply.body.message.length).toBeGreaterThan(0);
+      expect(reply.body.message).toBe(CLEARED_MESSAGE);
       const after = await list(t, A);
       expect(after.data.map((d: Json) => d.id)).toEqual([stay.id]);
       expect(after.pagination.total).toBe(1);
@@ -433,11 +431,10 @@ describe("Secure Session Storage over REST", () => {
       expect(reply.body.seconds_remaining).toBeLessThanOrEqual(7200);
     });
 
-    it("validity with an unknown Bearer token is 200 {is_valid:false, seconds_remaining:0}", async () => {
+    it("validity with an unknown Bearer token is 200 {is_valid:false, expires_at:null, seconds_remaining:0}", async () => {
       const reply = await call(t, "GET", `${BASE}/validity`, { headers: { authorization: `Bearer ${jwtLike()}` } });
       expect(reply.status, reply.text).toBe(200);
-      expect(reply.body.is_valid).toBe(false);
-      expect(reply.body.seconds_remaining).toBe(0);
+      expect(reply.body).toEqual({ is_valid: false, expires_at: null, seconds_remaining: 0 });
     });
 
     it("current with an unknown Bearer token is 401", async () => {
@@ -647,6 +644,9 @@ describe("Secure Session Storage over REST", () => {
       ["body is a string", { raw: '"usr_bad"' }, /object/],
       ["body is a number", { raw: "42" }, /object/],
       ["body is null", { raw: "null" }, /object/],
+      ["metadata.user_agent over 512 characters", { user_id: "usr_bad", metadata: { user_agent: "a".repeat(513) } }, /metadata\.user_agent/],
+      ["metadata.ip_address over 64 characters", { user_id: "usr_bad", metadata: { ip_address: "1".repeat(65) } }, /metadata\.ip_address/],
+      ["metadata over 4096 bytes of JSON", { user_id: "usr_bad", metadata: { labels: { a: "x".repeat(4100) } } }, /metadata.*4096 bytes/],
     ];
 
     for (const [name, payload, pattern] of badSaves) {
@@ -821,6 +821,27 @@ describe("Secure Session Storage over REST", () => {
         const reply = await call(t, "GET", path, { headers: A.headers });
         expectError(reply, 404);
       }
+    });
+
+    it("every REST request writes one access line: request id, method, path without the query, status, duration", async () => {
+      const requests: [string, string, string, number][] = [
+        ["req-log-404", "GET", "/api/v1/nowhere?token=secret-in-query", 404],
+        ["req-log-405", "PATCH", `${BASE}?user_id=usr_log`, 405],
+        ["req-log-400", "POST", BASE, 400],
+        ["req-log-200", "GET", `${BASE}?limit=5`, 200],
+      ];
+      for (const [id, method, path, status] of requests) {
+        const reply = await call(t, method, path, { headers: { ...A.headers, "x-request-id": id }, ...(method === "POST" ? { raw: "{" } : {}) });
+        expect(reply.status, reply.text).toBe(status);
+      }
+      await sleep(50); // the line is written when the response closes
+      for (const [id, method, path, status] of requests) {
+        const lines = t.logs.map((l) => JSON.parse(l) as Json).filter((l) => l.requestId === id && l.status !== undefined);
+        expect(lines, id).toHaveLength(1);
+        expect(lines[0]).toMatchObject({ method, path: path.split("?")[0], status });
+        expect(typeof lines[0]!.ms).toBe("number");
+      }
+      expect(t.logs.join("\n")).not.toContain("secret-in-query");
     });
 
     it("a wrong method → 405 with an Allow header listing the methods of that path", async () => {

@@ -318,7 +318,7 @@ describe.each(kinds)("SessionStorageService via %s", (kind) => {
     const other = (await rpc.call("saveSession", { userId: "usr_clear_other" }, a)).message.session!;
     const cleared = await rpc.call("clearSessions", { userId: "usr_clear" }, a);
     expect(cleared.message).toMatchObject({ cleared: true, deletedCount: 3 });
-    expect(cleared.message.message).toContain("usr_clear");
+    expect(cleared.message.message).toBe("All session tokens cleared from secure storage");
     const list = await rpc.call("listStoredSessions", { userId: "usr_clear" }, a);
     expect(list.message.pagination?.total).toBe(0);
     expect(list.message.data).toEqual([]);

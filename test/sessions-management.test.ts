@@ -396,6 +396,19 @@ describe("POST /session-storage/sessions/{session_id}?ttl_seconds=N (REST)", () 
     expectError(await setTtl(t, t.clientA, "extender.00000000.00000000", 60), 404, "not_found");
   });
 
+  test("a bad ttl_seconds is a 400 whatever the id: checked before the session is looked up", async () => {
+    for (const id of ["extender.00000000.00000000", "no-such-id"]) {
+      for (const ttl of [0, -1, 31_536_001, "abc", undefined]) {
+        expectError(await setTtl(t, t.clientA, id, ttl), 400, "invalid_argument");
+      }
+    }
+    // Another tenant's session too: the answer does not depend on what exists.
+    const s = await save(t, t.clientA, "bad-ttl-other-tenant");
+    expectError(await setTtl(t, t.clientB, s.id, 0), 400, "invalid_argument", /ttl_seconds/);
+    // The upper bound itself is accepted.
+    expect((await setTtl(t, t.clientA, s.id, 31_536_000)).status).toBe(204);
+  });
+
   describe("with a short absolute lifetime", () => {
     let c: TestApp;
     beforeAll(async () => {
@@ -577,13 +590,23 @@ describe("decisions where the documents are silent", () => {
     expect(expiresAt).toBeGreaterThan(Date.now() + 55_000);
   });
 
-  test("a session ended through the client sessions API is gone from this API: get and ttl are 404", async () => {
-    const s = await save(t, t.clientA, "ended-in-001-user");
-    const ended = await fetch(`${t.baseUrl}/v1/client/sessions/${encodeURIComponent(s.id)}/end`, { method: "POST", headers: t.clientA.headers });
+  test.each([
+    ["end", "ended"],
+    ["remove", "removed"],
+  ])("after client sessions /%s the session is gone from this API: get, ttl and delete are 404", async (action, status) => {
+    const s = await save(t, t.clientA, `${status}-in-001-user`);
+    const ended = await fetch(`${t.baseUrl}/v1/client/sessions/${encodeURIComponent(s.id)}/${action}`, { method: "POST", headers: t.clientA.headers });
     expect(ended.status).toBe(200);
     expectError(await getOne(t, t.clientA, s.id), 404, "not_found");
     expectError(await setTtl(t, t.clientA, s.id, 60), 404, "not_found");
-    const listed = await list(t, t.clientA, { user_id: "ended-in-001-user" });
+    expectError(await del(t, t.clientA, s.id), 404, "not_found");
+    // A bad ttl is still a 400, before the lookup.
+    expectError(await setTtl(t, t.clientA, s.id, 0), 400, "invalid_argument");
+    const listed = await list(t, t.clientA, { user_id: `${status}-in-001-user` });
     expect(listed.body!.data).toEqual([]);
+    // Over gRPC: the same NOT_FOUND.
+    const error = await grpc.deleteSession({ sessionId: s.id }, { headers: t.clientA.headers }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as ConnectError).code).toBe(Code.NotFound);
   });
 });

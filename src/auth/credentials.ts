@@ -14,4 +14,7 @@ export interface Credentials {
   readonly sessionCookie?: string;
 }
 
+/** The cookie that carries a session token to and from browsers (the cookie sessions document's name). */
+export const sessionCookieName = "sessionCookie";
+
 export const credentialsKey = createContextKey<Credentials>({}, { description: "caller credentials" });

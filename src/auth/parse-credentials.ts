@@ -1,4 +1,4 @@
-import type { Credentials } from "./credentials.js";
+import { sessionCookieName, type Credentials } from "./credentials.js";
 
 /** parseBearer reads "Bearer <token>" (scheme case-insensitive). */
 export function parseBearer(authorization: string | null): string | undefined {
@@ -7,13 +7,13 @@ export function parseBearer(authorization: string | null): string | undefined {
   return match?.[1];
 }
 
-/** parseSessionCookie returns the sessionCookie value from a Cookie header. */
+/** parseSessionCookie returns the session cookie's value from a Cookie header. */
 export function parseSessionCookie(cookieHeader: string | null): string | undefined {
   if (!cookieHeader) return undefined;
   for (const part of cookieHeader.split(";")) {
     const eq = part.indexOf("=");
     if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === "sessionCookie") {
+    if (part.slice(0, eq).trim() === sessionCookieName) {
       const raw = part.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1");
       try {
         return decodeURIComponent(raw);

@@ -47,3 +47,8 @@ export function isLive(session: Session, now: number): boolean {
 export function visibleStatus(session: Session, now: number): SessionStatus {
   return session.status === "active" && session.expiresAt <= now ? "expired" : session.status;
 }
+
+/** secondsRemaining is how many whole seconds the session has left, never negative. */
+export function secondsRemaining(session: Session, now: number): number {
+  return Math.max(0, Math.floor((session.expiresAt - now) / 1000));
+}

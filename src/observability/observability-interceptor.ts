@@ -10,34 +10,58 @@ import { acceptRequestId, requestIdKey } from "./request-id.js";
  * the original error is logged as the cause, never sent.
  */
 export function createObservabilityInterceptor(logger: Logger, isStoreDown: () => boolean): Interceptor {
+  function toConnectError(e: unknown): ConnectError {
+    if (e instanceof ConnectError) return e;
+    if (isStoreDown() || isConnectionError(e)) {
+      return new ConnectError("session store unavailable, try again shortly", Code.Unavailable, undefined, undefined, e);
+    }
+    return new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+  }
+
   return (next) => async (req) => {
     const start = performance.now();
     const requestId = acceptRequestId(req.header.get("x-request-id"));
     req.contextValues.set(requestIdKey, requestId);
     const procedure = req.method.parent.typeName + "/" + req.method.name;
-    try {
-      const res = await next(req);
-      res.header.set("x-request-id", requestId);
-      logger.info({ requestId, procedure, code: "ok", ms: round(performance.now() - start) }, "call");
-      return res;
-    } catch (e) {
-      let error: ConnectError;
-      if (e instanceof ConnectError) {
-        error = e;
-      } else if (isStoreDown() || isConnectionError(e)) {
-        error = new ConnectError("session store unavailable, try again shortly", Code.Unavailable, undefined, undefined, e);
-      } else {
-        error = new ConnectError("internal error", Code.Internal, undefined, undefined, e);
-      }
+    const logged = (code: string) => ({ requestId, procedure, code, ms: round(performance.now() - start) });
+    const failed = (e: unknown) => {
+      const error = toConnectError(e);
       error.metadata.set("x-request-id", requestId);
-      const codeName = Code[error.code];
-      const fields = { requestId, procedure, code: codeName, ms: round(performance.now() - start), message: error.rawMessage };
+      const fields = { ...logged(Code[error.code]), message: error.rawMessage };
       if (error.code === Code.Internal || error.code === Code.Unavailable || error.code === Code.Unknown) {
         logger.error({ ...fields, cause: describe(error.cause) }, "call failed");
       } else {
         logger.info(fields, "call");
       }
-      throw error;
+      return error;
+    };
+    try {
+      const res = await next(req);
+      res.header.set("x-request-id", requestId);
+      if (!res.stream) {
+        logger.info(logged("ok"), "call");
+        return res;
+      }
+      // A stream's outcome is known when it ends, not when its first message is ready.
+      const messages = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          let outcome: "ok" | "failed" | undefined;
+          try {
+            yield* messages;
+            outcome = "ok";
+          } catch (e) {
+            outcome = "failed";
+            throw failed(e);
+          } finally {
+            // Stopped early (the client went away) or ended by the client's cancel: canceled.
+            if (outcome !== "failed") logger.info(logged(outcome === "ok" && !req.signal.aborted ? "ok" : Code[Code.Canceled]), "call");
+          }
+        })(),
+      };
+    } catch (e) {
+      throw failed(e);
     }
   };
 }

@@ -23,8 +23,3 @@ const statusOfCode: Record<Code, number> = {
 export function httpStatusOfCode(code: Code): number {
   return statusOfCode[code] ?? 500;
 }
-
-/** codeName is the Connect name of a code: "not_found". */
-export function codeName(code: Code): string {
-  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
-}

@@ -4,8 +4,10 @@ import { fromJson, toJson, ScalarType, type DescField, type JsonObject, type Jso
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { RestErrorBody } from "../../gen/sessionstorage/v1/rest_pb.js";
+import { logSafePath } from "../observability/log-safe-path.js";
 import { acceptRequestId } from "../observability/request-id.js";
-import { codeName, httpStatusOfCode } from "./http-status.js";
+import { codeName } from "./code-name.js";
+import { httpStatusOfCode } from "./http-status.js";
 import { matchPath, splitPath } from "./path-template.js";
 import type { RestRoute } from "./rest-routes.js";
 
@@ -45,15 +47,23 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
   const { routes, transport, logger, maxBodyBytes } = options;
 
   return (req, res) => {
+    const start = performance.now();
     const requestId = acceptRequestId(headerValue(req, "x-request-id"));
-    handle(req, res, requestId).catch((e: unknown) => {
+    // One line per HTTP request, whatever answered it (no route, 405, a decoding
+    // error, the call): calls also get the interceptor's line, with the procedure.
+    const detail: AccessDetail = {};
+    res.once("close", () => {
+      const line = { requestId, method: req.method, path: logSafePath(req.url ?? "/"), status: res.statusCode, ms: round(performance.now() - start), ...detail };
+      logger.info(res.writableFinished ? line : { ...line, aborted: true }, "http request");
+    });
+    handle(req, res, requestId, detail).catch((e: unknown) => {
       logger.error({ requestId, err: e instanceof Error ? e.message : String(e) }, "rest handler failed");
       if (!res.headersSent) sendJson(res, 500, { code: "internal", message: "internal error" }, requestId);
       else res.end();
     });
   };
 
-  async function handle(req: Req, res: Res, requestId: string) {
+  async function handle(req: Req, res: Res, requestId: string, detail: AccessDetail) {
     const url = new URL(req.url ?? "/", "http://localhost");
     const segments = splitPath(url.pathname);
     const method = (req.method ?? "GET").toUpperCase();
@@ -69,6 +79,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
         captures = match;
       }
     }
+    if (route) detail.route = route.pattern;
     if (!route || !captures) {
       if (allowed.size > 0) {
         res.setHeader("allow", [...allowed].join(", "));
@@ -82,6 +93,9 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       input = fromJson(route.method.input, await buildRequestJson(req, route, captures, url.searchParams), { ignoreUnknownFields: false });
     } catch (e) {
       const error = e instanceof ConnectError ? e : new ConnectError(`invalid request: ${(e as Error).message}`, Code.InvalidArgument);
+      // The decoder quotes the offending value, which may be a token: the log keeps only the field.
+      detail.code = codeName(error.code);
+      detail.message = error.rawMessage.replace(/from JSON: .*/s, "from JSON");
       return sendError(res, route, error, requestId, true);
     }
 
@@ -91,6 +105,9 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       header.set(name, Array.isArray(value) ? value.join(", ") : value);
     }
     header.set("x-request-id", requestId);
+    // The exchange's host, for the cookie service's same-origin check (HTTP/2 sends it as :authority).
+    const host = headerValue(req, "host") ?? headerValue(req, ":authority");
+    if (host !== undefined) header.set("host", host);
 
     try {
       const reply = await transport.unary(route.method, undefined, undefined, header, input, undefined);
@@ -158,14 +175,22 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
 
   function renderJson(route: RestRoute, message: unknown): JsonValue {
     const opts = { useProtoFieldName: route.useProtoFieldNames, alwaysEmitImplicit: true };
-    if (route.responseBody) {
-      const field = fieldOf(route.method.output.fields, route.responseBody);
-      if (field?.fieldKind === "message") {
-        const value = (message as Record<string, unknown>)[field.localName];
-        return value ? (toJson(field.message, value as never, opts) as JsonValue) : {};
+    const field = route.responseBody ? fieldOf(route.method.output.fields, route.responseBody) : undefined;
+    let json: JsonValue;
+    if (field?.fieldKind === "message") {
+      const value = (message as Record<string, unknown>)[field.localName];
+      json = value ? toJson(field.message, value as never, opts) : {};
+    } else {
+      json = toJson(route.method.output, message as never, opts);
+    }
+    // toJson leaves unset message fields out; a document may list them on every reply.
+    if (route.alwaysPresent.length > 0 && typeof json === "object" && json !== null && !Array.isArray(json)) {
+      for (const field of route.alwaysPresent) {
+        const key = route.useProtoFieldNames ? field.name : field.jsonName;
+        if (!(key in json)) json[key] = null;
       }
     }
-    return toJson(route.method.output, message as never, opts);
+    return json;
   }
 
   function sendError(res: Res, route: RestRoute, error: ConnectError, requestId: string, decoding: boolean) {
@@ -185,11 +210,18 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       default:
         body = { code: codeName(error.code), message, request_id: requestId };
     }
-    // The decoder quotes the offending value, which may be a token: logs keep only the field.
-    if (decoding) logger.info({ requestId, route: route.pattern, code: codeName(error.code), message: error.rawMessage.replace(/from JSON: .*/s, "from JSON") }, "rest request rejected");
     sendJson(res, status, body, requestId);
   }
 }
+
+/** What the access line adds when the request matched a route, or was refused before the call. */
+interface AccessDetail {
+  route?: string;
+  code?: string;
+  message?: string;
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
 
 function fieldOf(fields: readonly DescField[], name: string): DescField | undefined {
   return fields.find((f) => f.name === name || f.jsonName === name);

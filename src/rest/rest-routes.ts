@@ -1,4 +1,4 @@
-import { getOption, hasOption, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
+import { getOption, hasOption, type DescField, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
 import { http } from "../../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
 import {
@@ -25,6 +25,8 @@ export interface RestRoute {
   readonly emptyBody: boolean;
   readonly unauthorizedUnless: string;
   readonly internalErrorMessage: string;
+  /** Fields of the rendered message that are JSON null when unset. */
+  readonly alwaysPresent: readonly DescField[];
 }
 
 /**
@@ -44,22 +46,39 @@ export function buildRestRoutes(services: readonly DescService[]): RestRoute[] {
       for (const binding of [rule, ...rule.additionalBindings]) {
         const route = toRoute(binding);
         if (!route) continue;
+        const responseBody = binding.responseBody || rule.responseBody;
         routes.push({
           ...route,
           method: unary,
           body: binding.body,
-          responseBody: binding.responseBody || rule.responseBody,
+          responseBody,
           useProtoFieldNames: serviceOptions.jsonNames !== RestJsonNames.JSON,
           errorBody: serviceOptions.errorBody,
           successStatus: methodOptions.successStatus || 200,
           emptyBody: methodOptions.emptyBody,
           unauthorizedUnless: methodOptions.unauthorizedUnless,
           internalErrorMessage: methodOptions.internalErrorMessage || serviceOptions.internalErrorMessage,
+          alwaysPresent: alwaysPresentFields(unary, responseBody, methodOptions.alwaysPresent),
         });
       }
     }
   }
   return routes.sort((a, b) => b.template.literalCount - a.template.literalCount);
+}
+
+// A misspelt field name fails at start-up, not silently in a reply.
+function alwaysPresentFields(method: DescMethodUnary, responseBody: string, names: readonly string[]): DescField[] {
+  let rendered = method.output;
+  if (responseBody !== "") {
+    const field = rendered.fields.find((f) => f.name === responseBody);
+    if (field?.fieldKind !== "message") throw new Error(`${method.parent.typeName}/${method.name}: response_body "${responseBody}" is not a message field`);
+    rendered = field.message;
+  }
+  return names.map((name) => {
+    const field = rendered.fields.find((f) => f.name === name);
+    if (!field) throw new Error(`${method.parent.typeName}/${method.name}: always_present names "${name}", not a field of ${rendered.typeName}`);
+    return field;
+  });
 }
 
 function toRoute(rule: HttpRule): { httpMethod: string; template: PathTemplate; pattern: string } | undefined {

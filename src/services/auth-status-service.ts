@@ -2,6 +2,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { AuthStatusService } from "../../gen/sessionstorage/v1/auth_status_service_pb.js";
 import { credentialsKey } from "../auth/credentials.js";
+import { secondsRemaining } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
 import { requestIdKey } from "../observability/request-id.js";
 
@@ -21,7 +22,6 @@ export function createAuthStatusService(core: SessionCore): ServiceImpl<typeof A
         const requestId = ctx.values.get(requestIdKey);
         return { success: true, valid: false, message: `Session expired or invalid [request_id: ${requestId}]` };
       }
-      const now = core.now();
       return {
         success: true,
         valid: true,
@@ -30,7 +30,7 @@ export function createAuthStatusService(core: SessionCore): ServiceImpl<typeof A
           createdAt: timestampFromMs(session.createdAt),
           lastAccessed: timestampFromMs(session.lastAccessedAt),
           timeoutMinutes: Math.round(session.idleTimeoutMs / 60_000),
-          remainingSeconds: Math.max(0, Math.floor((session.expiresAt - now) / 1000)),
+          remainingSeconds: secondsRemaining(session, core.now()),
           expiresAt: timestampFromMs(session.expiresAt),
         },
       };

@@ -1,7 +1,8 @@
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { CookieSessionService } from "../../gen/sessionstorage/v1/cookie_session_service_pb.js";
 import { requireApiClient } from "../auth/caller.js";
 import { credentialsKey } from "../auth/credentials.js";
+import { limits } from "../core/limits.js";
 import type { JsonObject } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
 import { expiredSessionCookie, sessionCookie, type CookieOptions } from "./session-cookie.js";
@@ -9,6 +10,7 @@ import { expiredSessionCookie, sessionCookie, type CookieOptions } from "./sessi
 // The document's messages, verbatim.
 const messages = Object.freeze({
   userIdRequired: "Invalid request: user ID is required in the request body.",
+  requestError: "There was an error with the request.",
   cookieRequired: "Invalid request: session cookie is required.",
   cookieExpired: "Invalid request: session cookie is expired. Please create a new session.",
   sessionIdRequired: "Invalid request: session ID is required.",
@@ -16,21 +18,47 @@ const messages = Object.freeze({
   deleted: "Session deleted.",
 });
 
+const foreignOrigin = "Invalid request: this origin may not use the session cookie.";
+
+export interface CookieSessionOptions extends CookieOptions {
+  /**
+   * Origins (CORS_ALLOWED_ORIGINS) whose pages may call the cookie-authenticated
+   * methods, besides the service's own origin. "*" does not count: it allows
+   * reading without credentials, not acting with the cookie.
+   */
+  readonly allowedOrigins?: readonly string[];
+}
+
 /**
  * createCookieSessionService implements the Cookie sessions API. The cookie
  * holds the opaque session token; over gRPC it travels as Cookie and
  * Set-Cookie metadata.
  */
-export function createCookieSessionService(core: SessionCore, cookies: CookieOptions): ServiceImpl<typeof CookieSessionService> {
+export function createCookieSessionService(core: SessionCore, options: CookieSessionOptions): ServiceImpl<typeof CookieSessionService> {
+  const cookies: CookieOptions = { secure: options.secure, domain: options.domain };
+  const allowedOrigins = new Set(options.allowedOrigins ?? []);
+
   const profileText = (profile: JsonObject | undefined, field: string) => {
     const value = profile?.[field];
     return typeof value === "string" ? value : "";
   };
 
+  // The browser attaches the cookie to any request to us, and the REST face
+  // takes any Content-Type, so a cross-site form could validate or delete
+  // without a preflight. Browsers send Origin on such requests; refuse the
+  // origins that are neither ours nor allowed.
+  function refuseForeignOrigin(ctx: HandlerContext) {
+    const origin = ctx.requestHeader.get("origin");
+    if (origin === null || allowedOrigins.has(origin) || isOwnOrigin(origin, ctx)) return;
+    throw new ConnectError(foreignOrigin, Code.PermissionDenied);
+  }
+
   return {
     async createCookieSession(req, ctx) {
       const tenantId = requireApiClient(ctx);
       if (req.userId === "") throw new ConnectError(messages.userIdRequired, Code.InvalidArgument);
+      // The document's generic message, not the core's description of user ids.
+      if (!limits.userIdPattern.test(req.userId)) throw new ConnectError(messages.requestError, Code.InvalidArgument);
       const profile: JsonObject = { ...(req.user ?? {}) };
       if (req.email !== "") profile.email = req.email;
       if (req.role !== "") profile.role = req.role;
@@ -48,6 +76,7 @@ export function createCookieSessionService(core: SessionCore, cookies: CookieOpt
     },
 
     async validateCookieSession(_req, ctx) {
+      refuseForeignOrigin(ctx);
       const { sessionCookie: token } = ctx.values.get(credentialsKey);
       if (token === undefined || token === "") throw new ConnectError(messages.cookieRequired, Code.InvalidArgument);
       const session = await core.authenticate(token, true);
@@ -63,6 +92,7 @@ export function createCookieSessionService(core: SessionCore, cookies: CookieOpt
     },
 
     async deleteCookieSession(_req, ctx) {
+      refuseForeignOrigin(ctx);
       const { sessionCookie: token } = ctx.values.get(credentialsKey);
       if (token === undefined) throw new ConnectError(messages.cookieRequired, Code.InvalidArgument);
       if (token === "") throw new ConnectError(messages.sessionIdRequired, Code.InvalidArgument);
@@ -75,4 +105,27 @@ export function createCookieSessionService(core: SessionCore, cookies: CookieOpt
       return { message: messages.deleted };
     },
   };
+}
+
+/**
+ * isOwnOrigin says whether `origin` is the service's own: http or https on
+ * the host the request was sent to (a TLS proxy may stand in front). The
+ * host is the Host header (the REST transcoder passes it on), or the URL's
+ * authority for HTTP/2 calls, which carry :authority instead.
+ */
+function isOwnOrigin(origin: string, ctx: HandlerContext): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false; // "null" and other opaque origins
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || origin !== url.origin) return false;
+  const host = ctx.requestHeader.get("host") ?? new URL(ctx.url).host;
+  try {
+    // Through URL, so default ports compare equal: "example.com:443" is "example.com" on https.
+    return new URL(`${url.protocol}//${host}`).host === url.host;
+  } catch {
+    return false;
+  }
 }

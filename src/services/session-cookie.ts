@@ -1,10 +1,10 @@
+import { sessionCookieName } from "../auth/credentials.js";
+
 /** CookieOptions are the deployment's cookie attributes. */
 export interface CookieOptions {
   readonly secure: boolean;
   readonly domain: string | undefined;
 }
-
-export const sessionCookieName = "sessionCookie";
 
 /** sessionCookie is the Set-Cookie value that carries a session token to a browser. */
 export function sessionCookie(token: string, expiresAt: number, options: CookieOptions): string {

@@ -2,16 +2,20 @@ import { type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { SessionStorageService, StoredSessionSchema } from "../../gen/sessionstorage/v1/session_storage_service_pb.js";
-import { requireApiClient, resolveCaller, type Caller } from "../auth/caller.js";
+import { requireApiClient, resolveCaller } from "../auth/caller.js";
 import { credentialsKey } from "../auth/credentials.js";
-import { limits } from "../core/limits.js";
-import { isLive, type Session, type SessionMetadata } from "../core/session.js";
+import { isLive, secondsRemaining, type Session, type SessionMetadata } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
 import { tokenPreview } from "../core/token-preview.js";
 import { sessionNotFound } from "../core/session-not-found.js";
 import { parsePageSize } from "./page-size.js";
 
 type StoredSessionInit = MessageInitShape<typeof StoredSessionSchema>;
+
+// Per-field bounds inside the core's total metadata budget, so one field
+// cannot take all of it and the error names the field.
+const maxUserAgentLength = 512;
+const maxIpAddressLength = 64;
 
 /**
  * createSessionStorageService implements the Secure Session Storage API: a
@@ -38,16 +42,16 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
   // UNAUTHENTICATED for current (the credential is what is wrong) and "not
   // valid" for validity (answering that is validity's job).
   async function currentFor(ctx: HandlerContext, userId: string, deadTokenIsUnauthenticated: boolean): Promise<Session | undefined> {
-    const credentials = ctx.values.get(credentialsKey);
-    if (credentials.clientId === undefined && credentials.bearerToken !== undefined) {
-      const session = await core.authenticate(credentials.bearerToken, true);
+    const { clientId, bearerToken } = ctx.values.get(credentialsKey);
+    if (clientId === undefined && bearerToken !== undefined) {
+      const session = await core.authenticate(bearerToken, true);
       if (!session && deadTokenIsUnauthenticated) throw new ConnectError("session token expired or invalid", Code.Unauthenticated);
       return session;
     }
-    const caller: Caller = await resolveCaller(ctx, core);
-    if (caller.kind === "session") return caller.session;
+    // Only an API client gets here: resolveCaller refuses a call without credentials.
+    const { tenantId } = await resolveCaller(ctx, core);
     core.validateUserId(userId);
-    return core.current(caller.tenantId, userId);
+    return core.current(tenantId, userId);
   }
 
   return {
@@ -100,9 +104,10 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
 
     async getSessionValidity(req, ctx) {
       const session = await currentFor(ctx, req.userId, false);
+      // expires_at stays unset; REST renders it as null (always_present in the proto).
       if (!session) return { isValid: false, secondsRemaining: 0 };
-      const remaining = Math.max(0, Math.floor((session.expiresAt - core.now()) / 1000));
-      return { isValid: isLive(session, core.now()), expiresAt: timestampFromMs(session.expiresAt), secondsRemaining: remaining };
+      const now = core.now();
+      return { isValid: isLive(session, now), expiresAt: timestampFromMs(session.expiresAt), secondsRemaining: secondsRemaining(session, now) };
     },
 
     async saveSession(req, ctx) {
@@ -137,13 +142,8 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
     async clearSessions(req, ctx) {
       const tenantId = requireApiClient(ctx);
       const count = await core.clear(tenantId, req.userId);
-      return {
-        cleared: true,
-        message: req.userId
-          ? `All session tokens of user ${req.userId} cleared from secure storage`
-          : "All session tokens cleared from secure storage",
-        deletedCount: count,
-      };
+      // The document's message, whether one user's sessions or all were cleared.
+      return { cleared: true, message: "All session tokens cleared from secure storage", deletedCount: count };
     },
 
     async deleteStoredSession(req, ctx) {
@@ -154,13 +154,14 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
   };
 }
 
+// The core bounds the metadata's total size.
 function toMetadata(m: { userAgent: string; ipAddress: string; labels: Record<string, string> } | undefined): SessionMetadata | undefined {
   if (!m) return undefined;
-  if (m.userAgent.length > 512 || m.ipAddress.length > 64) {
-    throw new ConnectError("metadata.user_agent must be at most 512 and metadata.ip_address at most 64 characters", Code.InvalidArgument);
+  if (m.userAgent.length > maxUserAgentLength) {
+    throw new ConnectError(`metadata.user_agent must be at most ${maxUserAgentLength} characters`, Code.InvalidArgument);
   }
-  if (Buffer.byteLength(JSON.stringify(m.labels)) > limits.metadataMaxBytes) {
-    throw new ConnectError(`metadata.labels must be at most ${limits.metadataMaxBytes} bytes`, Code.InvalidArgument);
+  if (m.ipAddress.length > maxIpAddressLength) {
+    throw new ConnectError(`metadata.ip_address must be at most ${maxIpAddressLength} characters`, Code.InvalidArgument);
   }
   return { userAgent: m.userAgent || undefined, ipAddress: m.ipAddress || undefined, labels: m.labels };
 }

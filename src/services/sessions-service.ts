@@ -2,6 +2,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { SessionsService } from "../../gen/sessionstorage/v1/sessions_service_pb.js";
 import { requireApiClient } from "../auth/caller.js";
+import { limits } from "../core/limits.js";
 import type { Session } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
 import { sessionNotFound } from "../core/session-not-found.js";
@@ -63,12 +64,17 @@ export function createSessionsService(core: SessionCore, pageTokens: PageTokenCo
 
     async deleteSession(req, ctx) {
       const tenantId = requireApiClient(ctx);
+      await activeSession(tenantId, req.sessionId);
       await core.delete(tenantId, req.sessionId);
       return {};
     },
 
     async updateSessionExpiration(req, ctx) {
       const tenantId = requireApiClient(ctx);
+      // Bad input is a 400 whatever the id names, so it is checked before the lookup.
+      if (!Number.isInteger(req.ttlSeconds) || req.ttlSeconds < 1 || req.ttlSeconds > limits.maxTtlSeconds) {
+        throw new ConnectError(`ttl_seconds must be a whole number from 1 to ${limits.maxTtlSeconds}`, Code.InvalidArgument);
+      }
       await activeSession(tenantId, req.sessionId);
       await core.extend(tenantId, req.sessionId, req.ttlSeconds);
       return {};

@@ -9,8 +9,10 @@ export function createRedisClient(target: RedisTarget): RedisClient {
   const common = {
     // Commands issued in the same tick share one write: cheap batching.
     enableAutoPipelining: true,
-    // Fail fast while Redis is down so callers get UNAVAILABLE, not a hang.
+    // Fail fast while Redis is down, so callers get UNAVAILABLE at once
+    // instead of waiting in a queue for a reconnect.
     maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
   };
   switch (target.kind) {
     case "url":
@@ -28,4 +30,20 @@ export function createRedisClient(target: RedisTarget): RedisClient {
         redisOptions: { maxRetriesPerRequest: 1, password: target.password },
       });
   }
+}
+
+/** waitUntilReady resolves once the client can take commands, or after `timeoutMs` (false then). */
+export async function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (client.status === "ready") return true;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      client.off("ready", onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    client.once("ready", onReady);
+  });
 }

@@ -7,7 +7,7 @@ import { inject } from "vitest";
 import { parseConfig, type Config } from "../../src/config/config.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createApp, type App } from "../../src/server.js";
-import { createRedisClient } from "../../src/store/redis-client.js";
+import { createRedisClient, waitUntilReady } from "../../src/store/redis-client.js";
 
 export interface TestClient {
   readonly id: string;
@@ -61,6 +61,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
   });
   const redis = createRedisClient(config.redis);
   const app = createApp(config, { redis, logger: createLogger(config.logLevel, sink) });
+  await waitUntilReady(redis, 10_000);
   await new Promise<void>((resolve) => app.server.listen(0, "127.0.0.1", resolve));
   const port = (app.server.address() as net.AddressInfo).port;
   const inspector = new Redis(inject("redisUrl"));

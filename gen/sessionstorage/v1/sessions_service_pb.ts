@@ -220,8 +220,8 @@ export type UpdateSessionExpirationRequest = Message<"sessionstorage.v1.UpdateSe
   sessionId: string;
 
   /**
-   * The new time to live in seconds; the session expires at now + ttl_seconds,
-   * never past its absolute lifetime.
+   * The new time to live in seconds, 1 to 31536000; the session expires at
+   * now + ttl_seconds, never past its absolute lifetime.
    *
    * @generated from field: int32 ttl_seconds = 2;
    */
@@ -278,7 +278,8 @@ export const SessionsService: GenService<{
     output: typeof GetSessionResponseSchema;
   },
   /**
-   * DeleteSession deletes one session.
+   * DeleteSession deletes one active session; an ended or removed one is
+   * NOT_FOUND here, as it is for GetSession.
    *
    * @generated from rpc sessionstorage.v1.SessionsService.DeleteSession
    */
