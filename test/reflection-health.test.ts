@@ -21,6 +21,7 @@ import {
 import { file_sessionstorage_v1_session_storage_service } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
 import { file_sessionstorage_v1_sessions_service } from "../gen/sessionstorage/v1/sessions_service_pb.js";
 import { file_sessionstorage_v1_rest } from "../gen/sessionstorage/v1/rest_pb.js";
+import { reflect as reflectOn, type ReflectionRequestInit, type ReflectionResponse, type ReflectionVersion } from "./support/grpc-reflection-client.js";
 
 const files = [
   file_sessionstorage_v1_session_storage_service,
@@ -59,40 +60,11 @@ afterAll(async () => {
   await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
 });
 
-type Version = typeof v1 | typeof v1alpha;
-type ReflectionResponse = v1.ServerReflectionResponse | v1alpha.ServerReflectionResponse;
-// Plain (typeName-free) request shape, valid input for both the v1 and v1alpha schemas.
-type ReflectionRequestInit = {
-  messageRequest:
-    | { case: "fileByFilename" | "fileContainingSymbol" | "allExtensionNumbersOfType" | "listServices"; value: string }
-    | { case: "fileContainingExtension"; value: { containingType: string; extensionNumber: number } };
-};
+type Version = ReflectionVersion;
 
 /** Sends all requests on one bidi stream and collects the responses. */
 function reflect(version: Version, requests: ReflectionRequestInit[]): Promise<ReflectionResponse[]> {
-  const serialize = (r: ReflectionRequestInit) =>
-    Buffer.from(
-      version === v1
-        ? toBinary(v1.ServerReflectionRequestSchema, create(v1.ServerReflectionRequestSchema, r))
-        : toBinary(v1alpha.ServerReflectionRequestSchema, create(v1alpha.ServerReflectionRequestSchema, r)),
-    );
-  const deserialize = (bytes: Buffer): ReflectionResponse =>
-    version === v1
-      ? fromBinary(v1.ServerReflectionResponseSchema, bytes)
-      : fromBinary(v1alpha.ServerReflectionResponseSchema, bytes);
-  return new Promise((resolve, reject) => {
-    const call = client.makeBidiStreamRequest(
-      `/${version.ServerReflection.typeName}/ServerReflectionInfo`,
-      serialize,
-      deserialize,
-    );
-    const out: ReflectionResponse[] = [];
-    call.on("data", (msg: ReflectionResponse) => out.push(msg));
-    call.on("error", reject);
-    call.on("end", () => resolve(out));
-    for (const r of requests) call.write(r);
-    call.end();
-  });
+  return reflectOn(client, version, requests);
 }
 
 async function reflectOne(version: Version, request: ReflectionRequestInit): Promise<ReflectionResponse> {

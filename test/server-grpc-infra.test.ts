@@ -21,6 +21,7 @@ import {
   type HealthCheckResponse,
 } from "../gen/grpc/health/v1/health_pb.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
+import { reflect, type ReflectionRequestInit, type ReflectionResponse, type ReflectionVersion } from "./support/grpc-reflection-client.js";
 
 const serializer = <S extends DescMessage>(schema: S) => ({
   serialize: (value: MessageShape<S>) => Buffer.from(toBinary(schema, value)),
@@ -41,32 +42,7 @@ function healthCheck(client: grpc.Client, service: string): Promise<HealthCheckR
   });
 }
 
-type Version = typeof v1 | typeof v1alpha;
-type ReflectionResponse = v1.ServerReflectionResponse | v1alpha.ServerReflectionResponse;
-type ReflectionRequestInit = {
-  messageRequest: { case: "fileByFilename" | "fileContainingSymbol" | "listServices"; value: string };
-};
-
-/** Sends the requests on one bidi stream and collects the responses, as grpcurl does. */
-function reflect(client: grpc.Client, version: Version, requests: ReflectionRequestInit[]): Promise<ReflectionResponse[]> {
-  const serialize = (r: ReflectionRequestInit) =>
-    Buffer.from(
-      version === v1
-        ? toBinary(v1.ServerReflectionRequestSchema, create(v1.ServerReflectionRequestSchema, r))
-        : toBinary(v1alpha.ServerReflectionRequestSchema, create(v1alpha.ServerReflectionRequestSchema, r)),
-    );
-  const deserialize = (bytes: Buffer): ReflectionResponse =>
-    version === v1 ? fromBinary(v1.ServerReflectionResponseSchema, bytes) : fromBinary(v1alpha.ServerReflectionResponseSchema, bytes);
-  return new Promise((resolve, reject) => {
-    const call = client.makeBidiStreamRequest(`/${version.ServerReflection.typeName}/ServerReflectionInfo`, serialize, deserialize);
-    const out: ReflectionResponse[] = [];
-    call.on("data", (msg: ReflectionResponse) => out.push(msg));
-    call.on("error", reject);
-    call.on("end", () => resolve(out));
-    for (const r of requests) call.write(r);
-    call.end();
-  });
-}
+type Version = ReflectionVersion;
 
 function listedServices(res: ReflectionResponse | undefined): string[] {
   expect(res?.messageResponse.case).toBe("listServicesResponse");
