@@ -9,10 +9,19 @@ import { createRedisClient, waitUntilReady } from "./store/redis-client.js";
 
 type Note = { level: "info" | "warn"; message: string };
 
+// Set once the service is up; until then a signal stops the local Redis and exits.
+let stop: ((signal: string) => Promise<void>) | undefined;
+let local: LocalEnvironment | undefined;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => {
+    if (stop) return void stop(signal);
+    void (local?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
+  });
+}
+
 async function main(notes: Note[]) {
   const dataDir = process.env.DATA_DIR || ".data";
   let env: Record<string, string | undefined> = process.env;
-  let local: LocalEnvironment | undefined;
   try {
     if (!env.REDIS_URL && !env.REDIS_SENTINELS && !env.REDIS_CLUSTER_NODES) {
       local = await prepareLocalEnvironment(env, dataDir, (message) => notes.push({ level: "info", message }));
@@ -49,15 +58,13 @@ async function main(notes: Note[]) {
     const { port } = app.server.address() as AddressInfo;
     logger.info({ port, host: config.host }, "secure session storage listening (gRPC, Connect, gRPC-Web, REST)");
 
-    const stop = async (signal: string) => {
+    stop = async (signal: string) => {
       logger.info({ signal }, "shutting down");
       await app.close();
       await local?.stop();
       logger.info("stopped");
       process.exit(0);
     };
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-    process.once("SIGINT", () => void stop("SIGINT"));
   } catch (e) {
     // A failed start must not leave its local redis-server running.
     await local?.stop();

@@ -93,25 +93,37 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   setHealth();
   for (const event of ["ready", "close", "end", "reconnecting", "error"]) redis.on(event, setHealth);
 
+  // Built once; gRPC, Connect and REST all reach these same objects.
+  const sessionStorage = createSessionStorageService(core);
+  const sessions = createSessionsService(core, pageTokens);
+  const authStatus = createAuthStatusService(core);
+  const clientSessions = createClientSessionsService({
+    core,
+    jwt,
+    jwtTtlSeconds: config.jwtTtlSeconds,
+    templates: config.jwtTemplates,
+  });
+  const cookieSessions = createCookieSessionService(core, {
+    secure: config.cookieSecure,
+    domain: config.cookieDomain,
+    allowedOrigins: config.corsAllowedOrigins,
+  });
+  const jwks = createJwksService(jwt);
+  // The services with documented REST paths.
+  const documentedRoutes = (router: ConnectRouter) => {
+    router.service(SessionStorageService, sessionStorage);
+    router.service(SessionsService, sessions);
+    router.service(AuthStatusService, authStatus);
+    router.service(ClientSessionsService, clientSessions);
+    router.service(CookieSessionService, cookieSessions);
+    router.service(JwksService, jwks);
+  };
   const routes = (router: ConnectRouter) => {
-    router.service(SessionStorageService, createSessionStorageService(core));
-    router.service(SessionsService, createSessionsService(core, pageTokens));
-    router.service(AuthStatusService, createAuthStatusService(core));
-    router.service(ClientSessionsService, createClientSessionsService({
-      core,
-      jwt,
-      jwtTtlSeconds: config.jwtTtlSeconds,
-      templates: config.jwtTemplates,
-    }));
-    router.service(CookieSessionService, createCookieSessionService(core, {
-      secure: config.cookieSecure,
-      domain: config.cookieDomain,
-      allowedOrigins: config.corsAllowedOrigins,
-    }));
-    router.service(JwksService, createJwksService(jwt));
+    documentedRoutes(router);
     registerReflection(router, files);
     health.register(router);
   };
+
   const interceptors: Interceptor[] = [
     createObservabilityInterceptor(logger, () => !storeReady()),
     createAuthInterceptor(createApiClientVerifier(config.apiClients)),
@@ -119,7 +131,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
 
   const rest = createRestHandler({
     routes: buildRestRoutes(services),
-    transport: createRouterTransport(routes, { router: { interceptors } }),
+    transport: createRouterTransport(documentedRoutes, { router: { interceptors } }),
     logger,
     maxBodyBytes: config.maxBodyBytes,
   });

@@ -1,3 +1,4 @@
+import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createKeyedHash } from "../src/crypto/keyed-hash.js";
@@ -86,4 +87,42 @@ test("a token pointer lives exactly as long as its session, and moves with it", 
   [p, s] = await expiries();
   expect(p).toBe(s);
   expect(s).toBeLessThanOrEqual(Date.now() + 60_000);
+});
+
+test("a tenant index entry of a create still in flight survives lists and clear-all; an old orphan is dropped", async () => {
+  const index = redisKeys.tenantIndex(t.clientA.id);
+  const inFlight = "inflight-user.0123abcd.4567ef01";
+  const orphan = "orphan-user.89abcdef.01234567";
+  await t.redis.zadd(index, Date.now(), inFlight, Date.now() - 5 * 60_000, orphan);
+  expect((await fetch(`${t.baseUrl}/api/v1/session-storage?limit=100`, { headers: t.clientA.headers })).status).toBe(200);
+  expect(await t.redis.zscore(index, inFlight)).not.toBeNull();
+  expect(await t.redis.zscore(index, orphan)).toBeNull();
+  expect((await fetch(`${t.baseUrl}/api/v1/session-storage`, { method: "DELETE", headers: t.clientA.headers })).status).toBe(200);
+  expect(await t.redis.zscore(index, inFlight)).not.toBeNull();
+  await t.redis.zrem(index, inFlight);
+});
+
+test("a refused PUT with the session's own token leaves that token's pointer alone", async () => {
+  const saved = (await (await save(t.clientA, { user_id: "put-own-token-user" })).json()) as { id: string; token: string };
+  const pointer = redisKeys.tokenPointer(createKeyedHash(t.config.tokenHmacKey, "token-lookup").digest(saved.token));
+  const ended = await fetch(`${t.baseUrl}/v1/client/sessions/${saved.id}/end`, { method: "POST", headers: t.clientA.headers });
+  expect(ended.status).toBe(200);
+  const put = await fetch(`${t.baseUrl}/api/v1/session-storage/${saved.id}`, {
+    method: "PUT",
+    headers: { ...t.clientA.headers, ...json },
+    body: JSON.stringify({ token: saved.token }),
+  });
+  expect(put.status).toBe(400);
+  expect(await t.redis.exists(pointer)).toBe(1);
+});
+
+test("a path starting with // is a path, not a host", async () => {
+  // node:http sends the path exactly as given (fetch might normalise it).
+  const status = await new Promise<number>((resolve, reject) => {
+    http.get({ host: "127.0.0.1", port: t.port, path: "//x/api/v1/session-storage", headers: t.clientA.headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    }).on("error", reject);
+  });
+  expect(status).toBe(404);
 });

@@ -1,4 +1,4 @@
-import { sessionCookieName, type Credentials } from "./credentials.js";
+import { sessionCookieName } from "./credentials.js";
 
 /** parseBearer reads "Bearer <token>" (scheme case-insensitive). */
 export function parseBearer(authorization: string | null): string | undefined {
@@ -25,4 +25,3 @@ export function parseSessionCookie(cookieHeader: string | null): string | undefi
   return undefined;
 }
 
-export type { Credentials };

@@ -25,7 +25,7 @@ export interface NewSession {
 export interface SessionCore {
   now(): number;
   create(input: NewSession): Promise<{ session: Session; token: string }>;
-  /** Resolves a session token; slides the expiry when asked; one round trip. */
+  /** Resolves a session token; slides the expiry when asked; one round trip (two on Cluster). */
   authenticate(token: string, slide: boolean): Promise<Session | undefined>;
   /** A session of the tenant that has not expired; NOT_FOUND otherwise. */
   get(tenantId: string, sessionId: string): Promise<Session>;

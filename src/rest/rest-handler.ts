@@ -64,7 +64,8 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
   };
 
   async function handle(req: Req, res: Res, requestId: string, detail: AccessDetail) {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    // Prefixed, not resolved against a base: "//x/path" is a path, not a host.
+    const url = new URL(`http://localhost${req.url ?? "/"}`);
     const segments = splitPath(url.pathname);
     const method = (req.method ?? "GET").toUpperCase();
     let route: RestRoute | undefined;

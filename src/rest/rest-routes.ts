@@ -46,7 +46,7 @@ export function buildRestRoutes(services: readonly DescService[]): RestRoute[] {
       for (const binding of [rule, ...rule.additionalBindings]) {
         const route = toRoute(binding);
         if (!route) continue;
-        const responseBody = binding.responseBody || rule.responseBody;
+        const responseBody = binding.responseBody;
         routes.push({
           ...route,
           method: unary,

@@ -27,6 +27,7 @@ export function createRedisClient(target: RedisTarget): RedisClient {
     case "cluster":
       return new Cluster(target.nodes.map((n) => ({ host: n.host, port: n.port })), {
         enableAutoPipelining: true,
+        enableOfflineQueue: false,
         redisOptions: { maxRetriesPerRequest: 1, password: target.password },
       });
   }

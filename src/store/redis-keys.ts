@@ -2,8 +2,8 @@
  * Every Redis key the service uses. All keys of one user share the hash tag
  * {<tenant>:<user>}, so per-user scripts touch a single Redis Cluster slot.
  * The token pointer and the tenant index are secondary indexes in their own
- * slots, cleaned lazily: a pointer or index entry whose session is gone is
- * ignored and removed when met.
+ * slots: a pointer expires with its session, and a tenant index entry whose
+ * session is gone is removed when a list meets it.
  *
  *   ss:{T:U}:s:<sid>      hash    one session (fields: see redis-session-codec.ts);
  *                                 expires (PEXPIREAT) when the session does

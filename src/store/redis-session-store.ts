@@ -1,5 +1,5 @@
 import { Cluster } from "ioredis";
-import type { Session } from "../core/session.js";
+import { isLive, type Session } from "../core/session.js";
 import { userIdOfSessionId } from "../core/session-id.js";
 import type { RedisClient } from "./redis-client.js";
 import { redisKeys } from "./redis-keys.js";
@@ -12,6 +12,9 @@ export interface RedisSessionStoreOptions {
   readonly maxLifetimeMs: number;
 }
 
+// Longer than any create takes between writing its index entry and its session.
+const creationGraceMs = 60_000;
+
 interface IndexedSession {
   readonly id: string;
   readonly tokenHash: string;
@@ -22,10 +25,10 @@ interface IndexedSession {
  * createRedisSessionStore implements SessionStore over ioredis (one server,
  * Sentinel or Cluster). Per-user updates are single Lua scripts: atomic, on
  * one hash slot. The token pointer and the tenant index live in other slots,
- * so they are written around those scripts in an order that never leaves a
- * session unreachable: index entry and pointer first, rolled back when the
- * script refuses. A secondary entry whose session is gone is ignored and
- * removed when met.
+ * so they are written before the script (rolled back when it refuses): a
+ * session is never stored without them. An index entry whose session does
+ * not exist is removed only once it is older than `creationGraceMs`, since a
+ * younger one may belong to a create still in flight.
  */
 export function createRedisSessionStore(redis: RedisClient, options: RedisSessionStoreOptions): SessionStore {
   const scripts = defineRedisScripts(redis);
@@ -56,7 +59,7 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
     // On Cluster the pointer and the session are in different slots: two round trips.
     const key = await redis.get(pointer);
     const session = key ? sessionFromReply(await scripts.ssSlideSession(key, ...args)) : undefined;
-    if (session && doSlide) void redis.pexpireat(pointer, session.expiresAt).catch(() => undefined);
+    if (session && doSlide) await redis.pexpireat(pointer, session.expiresAt);
     return session;
   }
 
@@ -66,15 +69,16 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
    * removed) may be taken over; one whose session does not exist yet may
    * belong to a create in flight, so it counts as held.
    */
-  async function claimToken(tokenHash: string, key: string, expiresAt: number, now: number) {
+  async function claimToken(tokenHash: string, key: string, expiresAt: number, now: number): Promise<boolean> {
     const pointer = redisKeys.tokenPointer(tokenHash);
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (await redis.set(pointer, key, "PXAT", String(expiresAt), "NX")) return;
+      if (await redis.set(pointer, key, "PXAT", String(expiresAt), "NX")) return true;
       const holderKey = await redis.get(pointer);
       if (holderKey === null) continue;
-      if (holderKey === key) return;
+      // Already this session's: nothing was claimed, so nothing to give back.
+      if (holderKey === key) return false;
       const holder = sessionFromReply(await redis.hgetall(holderKey));
-      if (!holder || (holder.status === "active" && holder.expiresAt > now && holder.tokenHash === tokenHash)) {
+      if (!holder || (holder.tokenHash === tokenHash && isLive(holder, now))) {
         throw new TokenInUseError();
       }
       await scripts.ssDeleteIfEquals(pointer, holderKey);
@@ -109,7 +113,7 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
         redis.zadd(tenantIndex, session.createdAt, id),
         redis.pexpire(tenantIndex, options.maxLifetimeMs),
       ]).catch(async (e: unknown) => {
-        await redis.zrem(tenantIndex, id);
+        await forget(tenantId, [{ id, tokenHash: session.tokenHash, key }]).catch(() => undefined);
         throw e;
       });
       let evicted: unknown[];
@@ -171,39 +175,42 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
       let skip = page.offset ?? 0;
       let total = 0;
       // The walk moves by position (creation time, then id), never by rank,
-      // so entries removed meanwhile cannot shift it. Entries that may land
-      // on the page are read in full, the others (counted only) by status
-      // and expiry. Merely inactive sessions stay indexed (clearTenant finds
-      // their users through it) but are neither listed nor counted.
+      // so entries removed meanwhile cannot shift it. Merely inactive sessions
+      // stay indexed (clearTenant finds their users through it) but are
+      // neither listed nor counted.
       let position = page.after;
       const batchSize = 500;
       for (;;) {
         const entries = await entriesAfter(index, position, batchSize);
         if (entries.length === 0) break;
-        const wantFull = sessions.length < page.limit;
-        const found = await Promise.all(entries.map(async (e) => {
+        // Status and expiry for every entry; the whole session only for those on the page.
+        const states = await Promise.all(entries.map(async (e) => {
           const loc = keyOf(tenantId, e.id);
-          if (!loc) return { entry: e, gone: true, active: false, session: undefined };
-          if (wantFull) {
-            const session = sessionFromReply(await redis.hgetall(loc.key));
-            const gone = !session || session.expiresAt <= now;
-            return { entry: e, gone, active: !gone && session.status === "active", session };
-          }
-          const [status, expiresAt] = await redis.hmget(loc.key, "st", "ea");
-          const gone = expiresAt === null || Number(expiresAt) <= now;
-          return { entry: e, gone, active: !gone && status === "active", session: undefined };
+          const [status, expiresAt] = loc ? await redis.hmget(loc.key, "st", "ea") : [null, null];
+          const missing = expiresAt === null;
+          const expired = !missing && Number(expiresAt) <= now;
+          return {
+            entry: e,
+            key: loc?.key,
+            dead: !loc || expired || (missing && e.score < now - creationGraceMs),
+            active: !missing && !expired && status === "active",
+          };
         }));
-        const dead = found.filter((f) => f.gone).map((f) => f.entry.id);
+        const dead = states.filter((f) => f.dead).map((f) => f.entry.id);
         if (dead.length > 0) await redis.zrem(index, ...dead);
-        for (const f of found) {
+        const onPage: string[] = [];
+        for (const f of states) {
           if (!f.active) continue;
           total++;
           if (skip > 0) {
             skip--;
             continue;
           }
-          if (sessions.length < page.limit && f.session) sessions.push(f.session);
+          if (sessions.length + onPage.length < page.limit) onPage.push(f.key!);
         }
+        const read = await Promise.all(onPage.map(async (key) => sessionFromReply(await redis.hgetall(key))));
+        // A session may have ended between the two reads: the page skips it.
+        for (const session of read) if (session && isLive(session, now)) sessions.push(session);
         const last = entries.at(-1)!;
         position = { createdAt: last.score, id: last.id };
         if (entries.length < batchSize || (!walkAll && sessions.length >= page.limit)) break;
@@ -220,11 +227,12 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
       const loc = keyOf(tenantId, sessionId);
       if (!loc) return { kind: "not-found" };
       let previousTokenHash: string | null = null;
+      let claimed = false;
       if (change.token) {
         const [expiresAt, tokenHash] = await redis.hmget(loc.key, "ea", "th");
         if (expiresAt === null) return { kind: "not-found" };
         previousTokenHash = tokenHash ?? null;
-        await claimToken(change.token.hash, loc.key, Number(expiresAt), now);
+        claimed = await claimToken(change.token.hash, loc.key, Number(expiresAt), now);
       }
       const fields: string[] = ["ua", String(now)];
       if (change.token) fields.push("th", change.token.hash, "tk", change.token.sealed);
@@ -244,12 +252,13 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
       const session = kind === "gone" ? undefined : sessionFromReply(rest);
       if (!session || kind === "inactive") {
         // The new token was claimed for nothing: give it back.
-        if (change.token) await scripts.ssDeleteIfEquals(redisKeys.tokenPointer(change.token.hash), loc.key);
+        if (change.token && claimed) await scripts.ssDeleteIfEquals(redisKeys.tokenPointer(change.token.hash), loc.key);
         return session ? { kind: "inactive", session } : { kind: "not-found" };
       }
       // The pointer lives as long as its session; a replaced token's pointer goes.
+      const expiryMoved = change.expiresAt !== undefined || change.slide === true || change.token !== undefined;
       await Promise.all([
-        redis.pexpireat(redisKeys.tokenPointer(session.tokenHash), session.expiresAt),
+        expiryMoved ? redis.pexpireat(redisKeys.tokenPointer(session.tokenHash), session.expiresAt) : undefined,
         previousTokenHash !== null && previousTokenHash !== session.tokenHash
           ? scripts.ssDeleteIfEquals(redisKeys.tokenPointer(previousTokenHash), loc.key)
           : undefined,
@@ -282,15 +291,11 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
         const userId = userIdOfSessionId(id);
         if (userId !== undefined) users.add(userId);
       }
+      // Each clearUser drops the index entries of what it deleted; an entry of a
+      // session created meanwhile stays, with its session.
       let count = 0;
       for (const userId of users) count += await clearUser(tenantId, userId);
-      // Only the entries read: sessions created meanwhile keep theirs.
-      if (ids.length > 0) await redis.zrem(index, ...ids);
       return count;
-    },
-
-    async ping() {
-      await redis.ping();
     },
 
     async close() {

@@ -72,7 +72,7 @@ export interface SessionStore {
    * session is refused (TokenInUseError).
    */
   create(session: Session, options: { limit: number; evictOldest: boolean; now: number }): Promise<void>;
-  /** Finds a live session by its token hash, sliding its expiry when asked; one round trip. */
+  /** Finds a live session by its token hash, sliding its expiry when asked (one round trip; two on Cluster). */
   findByToken(tokenHash: string, now: number, slide: boolean): Promise<Session | undefined>;
   /** Returns a session that has not expired (any status), or undefined. */
   get(tenantId: string, sessionId: string, now: number): Promise<Session | undefined>;
@@ -90,7 +90,5 @@ export interface SessionStore {
   clearUser(tenantId: string, userId: string): Promise<number>;
   /** Deletes all of a tenant's sessions; returns how many. */
   clearTenant(tenantId: string): Promise<number>;
-  /** Resolves when the store answers. */
-  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -18,7 +18,9 @@ export interface OnePortOptions {
  */
 export function createOnePortServer(h1: http.Server, h2: http2.Http2Server, options: OnePortOptions): net.Server {
   const server = net.createServer({ noDelay: true }, (socket) => {
-    socket.setTimeout(options.firstBytesTimeoutMs, () => socket.destroy());
+    const silent = () => socket.destroy();
+    socket.setTimeout(options.firstBytesTimeoutMs);
+    socket.once("timeout", silent);
     // The first packet may hold only part of the preface ("P" could begin
     // POST, PUT or PATCH as well as "PRI * HTTP/2.0"), so bytes are gathered
     // until they either leave the preface or complete it.
@@ -29,6 +31,7 @@ export function createOnePortServer(h1: http.Server, h2: http2.Http2Server, opti
       const isHttp2 = head.subarray(0, n).equals(preface.subarray(0, n));
       if (isHttp2 && head.length < preface.length) return;
       socket.off("data", sniff);
+      socket.off("timeout", silent);
       socket.setTimeout(0);
       socket.pause();
       socket.unshift(head);

@@ -31,8 +31,8 @@ if #live >= limit then
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 10))
 redis.call('PEXPIREAT', KEYS[1], ARGV[8])
--- Every member of the indexes was created before now, so each index can die
--- one absolute lifetime after its newest member.
+-- No session outlives its creation by more than the absolute lifetime, and
+-- this one is the newest, so both indexes can die one lifetime from now.
 redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[9])
 redis.call('ZADD', KEYS[3], ARGV[7], ARGV[6])
