@@ -31,14 +31,16 @@ export function createClientSessionsService(deps: ClientSessionsDeps): ServiceIm
     updatedAt: timestampFromMs(s.updatedAt),
   });
 
-  async function reply(session: Session) {
+  // The session and its user's client. After a touch the current session is
+  // known (the touched one), so it is not read again.
+  async function reply(session: Session, currentId?: string) {
     const [sessions, current] = await Promise.all([
       core.listUser(session.tenantId, session.userId),
-      core.current(session.tenantId, session.userId),
+      currentId === undefined ? core.current(session.tenantId, session.userId) : undefined,
     ]);
     return {
       response: toClientSession(session),
-      client: { sessions: sessions.map(toClientSession), lastActiveSessionId: current?.id ?? "" },
+      client: { sessions: sessions.map(toClientSession), lastActiveSessionId: currentId ?? current?.id ?? "" },
     };
   }
 
@@ -63,7 +65,7 @@ export function createClientSessionsService(deps: ClientSessionsDeps): ServiceIm
 
     async touchClientSession(req, ctx) {
       const { session } = await target(ctx, req.sessionId);
-      return reply(await core.touch(session.tenantId, session.id));
+      return reply(await core.touch(session.tenantId, session.id), session.id);
     },
 
     async endClientSession(req, ctx) {

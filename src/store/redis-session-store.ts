@@ -293,8 +293,15 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
       }
       // Each clearUser drops the index entries of what it deleted; an entry of a
       // session created meanwhile stays, with its session.
+      // A few users at a time: parallel enough for large tenants, bounded in memory.
       let count = 0;
-      for (const userId of users) count += await clearUser(tenantId, userId);
+      const queue = [...users];
+      await Promise.all(Array.from({ length: Math.min(16, queue.length) }, async () => {
+        for (let userId = queue.pop(); userId !== undefined; userId = queue.pop()) {
+          const cleared = await clearUser(tenantId, userId);
+          count += cleared;
+        }
+      }));
       return count;
     },
 
