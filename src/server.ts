@@ -124,14 +124,14 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     health.register(router);
   };
 
-  const interceptors: Interceptor[] = [
-    createObservabilityInterceptor(logger, () => !storeReady()),
-    createAuthInterceptor(createApiClientVerifier(config.apiClients)),
-  ];
+  const auth = createAuthInterceptor(createApiClientVerifier(config.apiClients));
+  const interceptors: Interceptor[] = [createObservabilityInterceptor(logger, () => !storeReady()), auth];
+  // REST calls: the transcoder's access line is their one log line.
+  const restInterceptors: Interceptor[] = [createObservabilityInterceptor(logger, () => !storeReady(), { logCalls: false }), auth];
 
   const rest = createRestHandler({
     routes: buildRestRoutes(services),
-    transport: createRouterTransport(documentedRoutes, { router: { interceptors } }),
+    transport: createRouterTransport(documentedRoutes, { router: { interceptors: restInterceptors } }),
     logger,
     maxBodyBytes: config.maxBodyBytes,
   });

@@ -226,8 +226,8 @@ describe("no raw token or client secret at rest or in logs", () => {
     // The calls above were logged (so the check below is not vacuous): successes and failures.
     const parsed = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(parsed.some((l) => l.procedure === "sessionstorage.v1.SessionStorageService/SaveSession" && l.code === "ok")).toBe(true);
-    expect(parsed.some((l) => l.code === "Unauthenticated")).toBe(true);
-    expect(parsed.some((l) => l.code === "AlreadyExists")).toBe(true);
+    expect(parsed.some((l) => l.code === "unauthenticated")).toBe(true);
+    expect(parsed.some((l) => l.code === "already_exists")).toBe(true);
 
     const all = t.logs.join("\n");
     const leaked = tokens.filter((token) => all.includes(token));

@@ -141,6 +141,6 @@ describe("with Redis down", () => {
 
   it("the fault is logged as an error with its cause", () => {
     const lines = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.some((l) => l.code === "Unavailable" && l.level === 50 && l.cause !== undefined)).toBe(true);
+    expect(lines.some((l) => l.code === "unavailable" && l.level === 50 && l.cause !== undefined)).toBe(true);
   });
 });

@@ -132,7 +132,7 @@ describe("reflection and health on the full server", () => {
     call.cancel();
     await until(() => lines(watch).length === 1);
     const [line] = lines(watch);
-    expect(line).toMatchObject({ code: "Canceled" });
+    expect(line).toMatchObject({ code: "canceled" });
     expect(line!.ms as number).toBeGreaterThanOrEqual(100);
     expect(typeof line!.requestId).toBe("string");
 

@@ -1,6 +1,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { acceptRequestId, requestIdKey } from "./request-id.js";
+import { codeName } from "../rest/code-name.js";
 
 /**
  * createObservabilityInterceptor gives every call a request id (kept from
@@ -9,7 +10,14 @@ import { acceptRequestId, requestIdKey } from "./request-id.js";
  * into UNAVAILABLE (the store is down) or INTERNAL without exposing them:
  * the original error is logged as the cause, never sent.
  */
-export function createObservabilityInterceptor(logger: Logger, isStoreDown: () => boolean): Interceptor {
+export function createObservabilityInterceptor(
+  logger: Logger,
+  isStoreDown: () => boolean,
+  options: { readonly logCalls: boolean } = { logCalls: true },
+): Interceptor {
+  // Behind the REST transcoder the access line already tells each call's
+  // outcome; only server faults (with their cause) are logged here then.
+  const info = options.logCalls ? (fields: object, msg: string) => logger.info(fields, msg) : () => undefined;
   function toConnectError(e: unknown): ConnectError {
     if (e instanceof ConnectError) return e;
     if (isStoreDown() || isConnectionError(e)) {
@@ -27,11 +35,11 @@ export function createObservabilityInterceptor(logger: Logger, isStoreDown: () =
     const failed = (e: unknown) => {
       const error = toConnectError(e);
       error.metadata.set("x-request-id", requestId);
-      const fields = { ...logged(Code[error.code]), message: error.rawMessage };
+      const fields = { ...logged(codeName(error.code)), message: error.rawMessage };
       if (error.code === Code.Internal || error.code === Code.Unavailable || error.code === Code.Unknown) {
         logger.error({ ...fields, cause: describe(error.cause) }, "call failed");
       } else {
-        logger.info(fields, "call");
+        info(fields, "call");
       }
       return error;
     };
@@ -39,7 +47,7 @@ export function createObservabilityInterceptor(logger: Logger, isStoreDown: () =
       const res = await next(req);
       res.header.set("x-request-id", requestId);
       if (!res.stream) {
-        logger.info(logged("ok"), "call");
+        info(logged("ok"), "call");
         return res;
       }
       // A stream's outcome is known when it ends, not when its first message is ready.
@@ -56,7 +64,7 @@ export function createObservabilityInterceptor(logger: Logger, isStoreDown: () =
             throw failed(e);
           } finally {
             // Stopped early (the client went away) or ended by the client's cancel: canceled.
-            if (outcome !== "failed") logger.info(logged(outcome === "ok" && !req.signal.aborted ? "ok" : Code[Code.Canceled]), "call");
+            if (outcome !== "failed") info(logged(outcome === "ok" && !req.signal.aborted ? "ok" : codeName(Code.Canceled)), "call");
           }
         })(),
       };

@@ -50,7 +50,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
     const start = performance.now();
     const requestId = acceptRequestId(headerValue(req, "x-request-id"));
     // One line per HTTP request, whatever answered it (no route, 405, a decoding
-    // error, the call): calls also get the interceptor's line, with the procedure.
+    // error, the call), with the procedure and its code when a call was made.
     const detail: AccessDetail = {};
     res.once("close", () => {
       const line = { requestId, method: req.method, path: logSafePath(req.url ?? "/"), status: res.statusCode, ms: round(performance.now() - start), ...detail };
@@ -80,7 +80,10 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
         captures = match;
       }
     }
-    if (route) detail.route = route.pattern;
+    if (route) {
+      detail.route = route.pattern;
+      detail.procedure = `${route.method.parent.typeName}/${route.method.name}`;
+    }
     if (!route || !captures) {
       if (allowed.size > 0) {
         res.setHeader("allow", [...allowed].join(", "));
@@ -112,6 +115,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
 
     try {
       const reply = await transport.unary(route.method, undefined, undefined, header, input, undefined);
+      detail.code = "ok";
       copyResponseHeaders(res, reply.header);
       if (route.unauthorizedUnless && (reply.message as Record<string, unknown>)[fieldOf(route.method.output.fields, route.unauthorizedUnless)?.localName ?? ""] === false) {
         return sendJson(res, 401, renderJson(route, reply.message), requestId);
@@ -124,6 +128,8 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       return sendJson(res, route.successStatus, renderJson(route, reply.message), requestId);
     } catch (e) {
       const error = ConnectError.from(e);
+      detail.code = codeName(error.code);
+      detail.message = error.rawMessage;
       copyResponseHeaders(res, error.metadata);
       return sendError(res, route, error, requestId, false);
     }
@@ -218,6 +224,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
 /** What the access line adds when the request matched a route, or was refused before the call. */
 interface AccessDetail {
   route?: string;
+  procedure?: string;
   code?: string;
   message?: string;
 }
