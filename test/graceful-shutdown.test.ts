@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import net from "node:net";
 import { expect, test } from "vitest";
 import { startTestApp } from "./support/test-app.js";
@@ -43,5 +44,39 @@ test("a call in flight when shutdown starts still gets its answer; new connectio
   expect(response.toLowerCase()).toContain("connection: close");
   expect(response).toContain('"user_id":"in-flight-user"');
   socket.destroy();
+  t.redis.disconnect();
+}, 30_000);
+
+test("over HTTP/2, a stream in flight at shutdown finishes; the session is told to go away", async () => {
+  const t = await startTestApp();
+  const session = http2.connect(t.baseUrl);
+  let goaway = false;
+  session.on("goaway", () => (goaway = true));
+  session.on("error", () => undefined);
+  const body = JSON.stringify({ user_id: "h2-in-flight-user" });
+  const stream = session.request({
+    ":method": "POST",
+    ":path": "/api/v1/session-storage",
+    "content-type": "application/json",
+    clientid: t.clientA.id,
+    clientsecret: t.clientA.secret,
+  });
+  stream.write(body.slice(0, 5));
+  await new Promise((r) => setTimeout(r, 100));
+
+  const closing = t.app.close();
+  await new Promise((r) => setTimeout(r, 100));
+  let status = 0;
+  let text = "";
+  stream.on("response", (headers) => (status = Number(headers[":status"])));
+  stream.on("data", (d: Buffer) => (text += d.toString()));
+  const ended = new Promise((r) => stream.on("end", r));
+  stream.end(body.slice(5));
+  await ended;
+  await closing;
+  expect(goaway).toBe(true);
+  expect(status).toBe(200);
+  expect(text).toContain('"user_id":"h2-in-flight-user"');
+  session.destroy();
   t.redis.disconnect();
 }, 30_000);
