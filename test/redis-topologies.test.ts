@@ -107,9 +107,23 @@ async function exercise(t: TestApp) {
   expect((await fetch(`${t.baseUrl}/api/v1/session-storage/${current.id}`, { method: "DELETE", headers })).status).toBe(200);
   const after = await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${current.token}` } });
   expect(after.status).toBe(401);
+  // Token rotation: the old token dies, the new one works (pointers in other slots).
+  const rotated = (await (await fetch(`${t.baseUrl}/api/v1/session-storage/current?user_id=topo-user-1`, { headers })).json()) as { id: string; token: string };
+  const newToken = `rotated-${"x".repeat(40)}-${rotated.id}`;
+  const put = await fetch(`${t.baseUrl}/api/v1/session-storage/${rotated.id}`, { method: "PUT", headers, body: JSON.stringify({ token: newToken }) });
+  expect(put.status).toBe(200);
+  expect((await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${rotated.token}` } })).status).toBe(401);
+  expect((await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${newToken}` } })).status).toBe(200);
+  // A ttl and a touch keep the pointer alive exactly as long as the session.
+  expect((await fetch(`${t.baseUrl}/session-storage/sessions/${rotated.id}?ttl_seconds=90`, { method: "POST", headers })).status).toBe(204);
+  expect((await fetch(`${t.baseUrl}/v1/client/sessions/${rotated.id}/touch`, { method: "POST", headers: { authorization: `Bearer ${newToken}` } })).status).toBe(200);
+  // Cookie validation takes the same token path.
+  const validated = await fetch(`${t.baseUrl}/api/session/validateSession`, { method: "POST", headers: { cookie: `sessionCookie=${newToken}` } });
+  expect(validated.status).toBe(200);
   // Clear all of the tenant.
   const cleared = (await (await fetch(`${t.baseUrl}/api/v1/session-storage`, { method: "DELETE", headers })).json()) as { deleted_count: number };
   expect(cleared.deleted_count).toBe(2 + 2);
+  expect((await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${newToken}` } })).status).toBe(401);
 }
 
 async function startLimitCheck(t: TestApp, headers: Record<string, string>): Promise<number> {
