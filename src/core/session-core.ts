@@ -27,19 +27,28 @@ export interface SessionCore {
   create(input: NewSession): Promise<{ session: Session; token: string }>;
   /** Resolves a session token; slides the expiry when asked; one round trip (two on Cluster). */
   authenticate(token: string, slide: boolean): Promise<Session | undefined>;
-  /** A session of the tenant that has not expired; NOT_FOUND otherwise. */
-  get(tenantId: string, sessionId: string): Promise<Session>;
+  /** A session of the tenant that has not expired (and is active, if asked); NOT_FOUND otherwise. */
+  get(tenantId: string, sessionId: string, scope?: Scope): Promise<Session>;
   listUser(tenantId: string, userId: string): Promise<readonly Session[]>;
   listTenant(tenantId: string, page: TenantPageRequest): Promise<SessionPage>;
   current(tenantId: string, userId: string): Promise<Session | undefined>;
   update(tenantId: string, sessionId: string, change: { token?: string; expiresAt?: number }): Promise<Session>;
-  extend(tenantId: string, sessionId: string, ttlSeconds: number): Promise<Session>;
+  extend(tenantId: string, sessionId: string, ttlSeconds: number, scope?: Scope): Promise<Session>;
   touch(tenantId: string, sessionId: string): Promise<Session>;
   setStatus(tenantId: string, sessionId: string, status: "ended" | "removed" | "revoked"): Promise<Session>;
-  delete(tenantId: string, sessionId: string): Promise<void>;
+  delete(tenantId: string, sessionId: string, scope?: Scope): Promise<void>;
   clear(tenantId: string, userId?: string): Promise<number>;
   revealToken(session: Session): string;
   validateUserId(userId: string, field?: string): void;
+}
+
+/**
+ * Scope says which sessions a face sees. With `activeOnly`, an ended or
+ * removed session does not exist for the call (NOT_FOUND), as the sessions
+ * management API has it; otherwise acting on one is FAILED_PRECONDITION.
+ */
+export interface Scope {
+  readonly activeOnly?: boolean;
 }
 
 export interface SessionCoreDeps {
@@ -88,9 +97,9 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
     }
   }
 
-  async function get(tenantId: string, sessionId: string): Promise<Session> {
+  async function get(tenantId: string, sessionId: string, scope: Scope = {}): Promise<Session> {
     const session = await store.get(tenantId, sessionId, now());
-    if (!session) throw sessionNotFound(sessionId);
+    if (!session || (scope.activeOnly && session.status !== "active")) throw sessionNotFound(sessionId);
     return session;
   }
 
@@ -113,13 +122,13 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
     return e;
   }
 
-  async function mutate(tenantId: string, sessionId: string, change: SessionChange, inactiveMessage?: string) {
+  async function mutate(tenantId: string, sessionId: string, change: SessionChange, scope: Scope = {}) {
     const result = await store.mutate(tenantId, sessionId, change, now()).catch((e: unknown) => {
       throw storeFailure(e);
     });
-    if (result.kind === "not-found") throw sessionNotFound(sessionId);
+    if (result.kind === "not-found" || (result.kind === "inactive" && scope.activeOnly)) throw sessionNotFound(sessionId);
     if (result.kind === "inactive") {
-      throw new ConnectError(inactiveMessage ?? `session "${sessionId}" is ${result.session.status}`, Code.FailedPrecondition);
+      throw new ConnectError(`session "${sessionId}" is ${result.session.status}`, Code.FailedPrecondition);
     }
     return result.session;
   }
@@ -193,12 +202,12 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       });
     },
 
-    async extend(tenantId, sessionId, ttlSeconds) {
+    async extend(tenantId, sessionId, ttlSeconds, scope) {
       if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > limits.maxTtlSeconds) {
         throw new ConnectError(`ttl_seconds must be a whole number from 1 to ${limits.maxTtlSeconds}`, Code.InvalidArgument);
       }
       // An explicit time to live fixes the expiry: activity must not undo it.
-      return mutate(tenantId, sessionId, { expiresAt: now() + ttlSeconds * 1000, sliding: false });
+      return mutate(tenantId, sessionId, { expiresAt: now() + ttlSeconds * 1000, sliding: false }, scope);
     },
 
     touch: (tenantId, sessionId) =>
@@ -206,8 +215,8 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
 
     setStatus: (tenantId, sessionId, status) => mutate(tenantId, sessionId, { status }),
 
-    async delete(tenantId, sessionId) {
-      if (!(await store.delete(tenantId, sessionId, now()))) throw sessionNotFound(sessionId);
+    async delete(tenantId, sessionId, scope = {}) {
+      if (!(await store.delete(tenantId, sessionId, now(), scope.activeOnly === true))) throw sessionNotFound(sessionId);
     },
 
     async clear(tenantId, userId) {

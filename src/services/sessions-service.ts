@@ -2,10 +2,8 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { SessionsService } from "../../gen/sessionstorage/v1/sessions_service_pb.js";
 import { requireApiClient } from "../auth/caller.js";
-import { limits } from "../core/limits.js";
 import type { Session } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
-import { sessionNotFound } from "../core/session-not-found.js";
 import type { PageCursor, PageTokenCodec } from "../crypto/page-token-codec.js";
 import { parsePageSize } from "./page-size.js";
 
@@ -19,13 +17,8 @@ export function createSessionsService(core: SessionCore, pageTokens: PageTokenCo
     userId: s.userId,
   });
 
-  // This API shows active sessions only: an ended or removed one is gone here,
-  // as it is from the list.
-  async function activeSession(tenantId: string, sessionId: string): Promise<Session> {
-    const session = await core.get(tenantId, sessionId);
-    if (session.status !== "active") throw sessionNotFound(sessionId);
-    return session;
-  }
+  // This API shows active sessions only: an ended or removed one is gone here.
+  const activeOnly = { activeOnly: true } as const;
 
   return {
     async listSessions(req, ctx) {
@@ -59,24 +52,18 @@ export function createSessionsService(core: SessionCore, pageTokens: PageTokenCo
 
     async getSession(req, ctx) {
       const tenantId = requireApiClient(ctx);
-      return { data: toInfo(await activeSession(tenantId, req.sessionId)) };
+      return { data: toInfo(await core.get(tenantId, req.sessionId, activeOnly)) };
     },
 
     async deleteSession(req, ctx) {
       const tenantId = requireApiClient(ctx);
-      await activeSession(tenantId, req.sessionId);
-      await core.delete(tenantId, req.sessionId);
+      await core.delete(tenantId, req.sessionId, activeOnly);
       return {};
     },
 
     async updateSessionExpiration(req, ctx) {
       const tenantId = requireApiClient(ctx);
-      // Bad input is a 400 whatever the id names, so it is checked before the lookup.
-      if (!Number.isInteger(req.ttlSeconds) || req.ttlSeconds < 1 || req.ttlSeconds > limits.maxTtlSeconds) {
-        throw new ConnectError(`ttl_seconds must be a whole number from 1 to ${limits.maxTtlSeconds}`, Code.InvalidArgument);
-      }
-      await activeSession(tenantId, req.sessionId);
-      await core.extend(tenantId, req.sessionId, req.ttlSeconds);
+      await core.extend(tenantId, req.sessionId, req.ttlSeconds, activeOnly);
       return {};
     },
   };

@@ -266,7 +266,7 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
       return { kind: "ok", session };
     },
 
-    async delete(tenantId, sessionId, now) {
+    async delete(tenantId, sessionId, now, activeOnly = false) {
       const loc = keyOf(tenantId, sessionId);
       if (!loc) return false;
       const tokenHash = (await scripts.ssDelete(
@@ -275,6 +275,7 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
         redisKeys.userRecency(tenantId, loc.userId),
         String(now),
         sessionId,
+        activeOnly ? "1" : "0",
       )) as string | null;
       if (!tokenHash) return false;
       await forget(tenantId, [{ id: sessionId, tokenHash, key: loc.key }]);

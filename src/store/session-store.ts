@@ -84,8 +84,8 @@ export interface SessionStore {
   current(tenantId: string, userId: string, now: number): Promise<Session | undefined>;
   /** Applies a change to an unexpired, active session (TokenInUseError for a taken new token). */
   mutate(tenantId: string, sessionId: string, change: SessionChange, now: number): Promise<MutationResult>;
-  /** Deletes a session; false when there was none. */
-  delete(tenantId: string, sessionId: string, now: number): Promise<boolean>;
+  /** Deletes a session (only an active one, if asked); false when there was none. */
+  delete(tenantId: string, sessionId: string, now: number, activeOnly?: boolean): Promise<boolean>;
   /** Deletes all of a user's sessions; returns how many. */
   clearUser(tenantId: string, userId: string): Promise<number>;
   /** Deletes all of a tenant's sessions; returns how many. */

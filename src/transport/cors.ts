@@ -1,4 +1,3 @@
-import type { ServerResponse } from "node:http";
 import type { NodeServerRequest, NodeServerResponse } from "./node-http-types.js";
 import { cors as connectCors } from "@connectrpc/connect";
 
