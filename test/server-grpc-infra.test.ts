@@ -21,7 +21,7 @@ import {
   type HealthCheckResponse,
 } from "../gen/grpc/health/v1/health_pb.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
-import { reflect, type ReflectionRequestInit, type ReflectionResponse, type ReflectionVersion } from "./support/grpc-reflection-client.js";
+import { reflect, type ReflectionResponse } from "./support/grpc-reflection-client.js";
 
 const serializer = <S extends DescMessage>(schema: S) => ({
   serialize: (value: MessageShape<S>) => Buffer.from(toBinary(schema, value)),
@@ -42,7 +42,6 @@ function healthCheck(client: grpc.Client, service: string): Promise<HealthCheckR
   });
 }
 
-type Version = ReflectionVersion;
 
 function listedServices(res: ReflectionResponse | undefined): string[] {
   expect(res?.messageResponse.case).toBe("listServicesResponse");
