@@ -4,7 +4,7 @@ import { pino, type Logger } from "pino";
  * Paths pino censors in every line. Tokens, cookies, Authorization and
  * ClientSecret must never reach a log, whatever object carries them.
  */
-export const redactedPaths = [
+const redactedPaths = [
   "token", "*.token", "jwt", "*.jwt", "authorization", "*.authorization", "cookie", "*.cookie",
   "clientsecret", "*.clientsecret", "ClientSecret", "*.ClientSecret", "secret", "*.secret",
   "headers.authorization", "headers.cookie", "headers.clientsecret", "headers[\"set-cookie\"]",
