@@ -54,7 +54,7 @@ export interface App {
  */
 export function createApp(config: Config, deps: { redis: RedisClient; logger: Logger }): App {
   const { redis, logger } = deps;
-  const store = createRedisSessionStore(redis, { maxLifetimeMs: config.maxLifetimeSeconds * 1000 });
+  const store = createRedisSessionStore(redis);
   const core = createSessionCore({
     store,
     cipher: createTokenCipher(config.tokenEncryptionKeys),
@@ -84,7 +84,9 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     file_grpc_health_v1_health,
   ];
   // Health follows Redis: a session service without its store cannot serve.
-  const storeReady = () => redis.status === "ready";
+  // A connected Redis can still hang: a periodic PING (which times out) catches that.
+  let pingAnswered = true;
+  const storeReady = () => redis.status === "ready" && pingAnswered;
   const setHealth = () => {
     const status = storeReady() ? "SERVING" : "NOT_SERVING";
     health.setStatus("", status);
@@ -92,6 +94,12 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   };
   setHealth();
   for (const event of ["ready", "close", "end", "reconnecting", "error"]) redis.on(event, setHealth);
+  const probe = setInterval(() => {
+    redis.ping().then(
+      () => (pingAnswered = true),
+      () => (pingAnswered = false),
+    ).finally(setHealth);
+  }, 5_000).unref();
 
   // Built once; gRPC, Connect and REST all reach these same objects.
   const sessionStorage = createSessionStorageService(core);
@@ -186,6 +194,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     health,
     close() {
       closing ??= (async () => {
+        clearInterval(probe);
         health.shutdown();
         server.close();
         // HTTP/2: GOAWAY, open streams finish. HTTP/1.1: idle keep-alives close now.

@@ -66,3 +66,28 @@ test("health, REST and gRPC follow Redis reachability", async () => {
   await until(async () => (await status()) === HealthCheckResponse_ServingStatus.SERVING);
   await until(async () => (await save()).status === 200);
 }, 60_000);
+
+test("a hung Redis (connected, never answering) gives 503 within seconds, and shutdown still finishes", async () => {
+  const port = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const hungDir = mkdtempSync(path.join(os.tmpdir(), "sss-hung-"));
+  const hung = await startRedisServer(hungDir, port, false);
+  const app = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}`, SHUTDOWN_GRACE_MS: "1000" });
+  try {
+    hung.kill("SIGSTOP");
+    const started = Date.now();
+    const res = await fetch(`${app.baseUrl}/api/v1/session-storage`, { headers: app.clientA.headers });
+    expect(res.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    const closeStarted = Date.now();
+    await app.close();
+    expect(Date.now() - closeStarted).toBeLessThan(8_000);
+  } finally {
+    hung.kill("SIGKILL");
+    rmSync(hungDir, { recursive: true, force: true });
+  }
+}, 30_000);

@@ -126,3 +126,13 @@ test("a path starting with // is a path, not a host", async () => {
   });
   expect(status).toBe(404);
 });
+
+test("a session JWT never outlives its session", async () => {
+  const expiresAt = new Date(Date.now() + 20_000).toISOString();
+  const saved = (await (await save(t.clientA, { user_id: "short-jwt-user", expires_at: expiresAt })).json()) as { id: string; token: string };
+  const res = await fetch(`${t.baseUrl}/v1/client/sessions/${saved.id}/tokens`, { method: "POST", headers: { authorization: `Bearer ${saved.token}` } });
+  expect(res.status).toBe(200);
+  const { jwt } = (await res.json()) as { jwt: string };
+  const claims = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()) as { exp: number };
+  expect(claims.exp * 1000).toBeLessThanOrEqual(Date.parse(expiresAt) + 1000);
+});

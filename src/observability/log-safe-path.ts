@@ -2,16 +2,15 @@ import { limits } from "../core/limits.js";
 import { userIdOfSessionId } from "../core/session-id.js";
 
 /**
- * logSafePath is a URL path fit for a log line: no query string, and each
- * segment long enough to be a token, but not shaped like a session id,
- * replaced by "{redacted}" (a caller may paste a token where an id goes).
+ * logSafePath is a URL path fit for a log line: no query string, and when any
+ * segment is long enough to be a token but not shaped like a session id, no
+ * path at all (a caller may paste a token where an id goes, and a token with
+ * "/" in it spans segments).
  */
 export function logSafePath(url: string): string {
   const path = url.split("?", 1)[0]!;
-  return path
-    .split("/")
-    .map((segment) => (segment.length < limits.tokenMinLength || isSessionId(segment) ? segment : "{redacted}"))
-    .join("/");
+  const safe = path.split("/").every((segment) => segment.length < limits.tokenMinLength || isSessionId(segment));
+  return safe ? path : "{redacted}";
 }
 
 function isSessionId(segment: string): boolean {

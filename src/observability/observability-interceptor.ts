@@ -78,7 +78,7 @@ const round = (ms: number) => Math.round(ms * 100) / 100;
 
 function isConnectionError(e: unknown): boolean {
   const msg = e instanceof Error ? e.message : "";
-  return /ECONNREFUSED|Connection is closed|Stream isn't writeable|max retries|ETIMEDOUT|ENOTFOUND/i.test(msg);
+  return /ECONNREFUSED|Command timed out|Connection is closed|Stream isn't writeable|max retries|ETIMEDOUT|ENOTFOUND/i.test(msg);
 }
 
 // Only the name and message of a cause are logged: tokens never travel in

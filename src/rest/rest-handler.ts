@@ -154,7 +154,8 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       const field = fieldOf(fields, name);
       for (const key of new Set([name, field?.jsonName ?? name])) {
         if (key in json && json[key] !== value) {
-          throw new ConnectError(`${name} in the body (${JSON.stringify(json[key])}) differs from the path ("${value}")`, Code.InvalidArgument);
+          // The body's value is not quoted: it may be anything, a token included.
+          throw new ConnectError(`${name} in the body differs from the one in the path`, Code.InvalidArgument);
         }
         delete json[key];
       }

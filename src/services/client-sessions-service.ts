@@ -54,7 +54,9 @@ export function createClientSessionsService(deps: ClientSessionsDeps): ServiceIm
     if (session.status !== "active") {
       throw new ConnectError(`session "${session.id}" is ${session.status}; only active sessions get tokens`, Code.NotFound);
     }
-    return { jwt: await jwt.sign({ ...extra, sid: session.id }, session.userId, lifetimeSeconds) };
+    // A JWT never outlives the session it speaks for.
+    const sessionLeft = Math.floor((session.expiresAt - core.now()) / 1000);
+    return { jwt: await jwt.sign({ ...extra, sid: session.id }, session.userId, Math.max(1, Math.min(lifetimeSeconds, sessionLeft))) };
   }
 
   return {

@@ -13,6 +13,8 @@ export function createRedisClient(target: RedisTarget): RedisClient {
     // instead of waiting in a queue for a reconnect.
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
+    // A hung or partitioned Redis must not hang calls (or shutdown) forever.
+    commandTimeout: 2_000,
   };
   switch (target.kind) {
     case "url":
@@ -28,7 +30,7 @@ export function createRedisClient(target: RedisTarget): RedisClient {
       return new Cluster(target.nodes.map((n) => ({ host: n.host, port: n.port })), {
         enableAutoPipelining: true,
         enableOfflineQueue: false,
-        redisOptions: { maxRetriesPerRequest: 1, password: target.password },
+        redisOptions: { maxRetriesPerRequest: 1, commandTimeout: 2_000, password: target.password },
       });
   }
 }

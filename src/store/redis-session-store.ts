@@ -7,11 +7,6 @@ import { defineRedisScripts } from "./redis-scripts.js";
 import { sessionFromReply, sessionToFields } from "./redis-session-codec.js";
 import { LimitReachedError, TokenInUseError, type MutationResult, type SessionStore } from "./session-store.js";
 
-export interface RedisSessionStoreOptions {
-  /** Sessions older than this are dead whatever they say; bounds every index. */
-  readonly maxLifetimeMs: number;
-}
-
 // Longer than any create takes between writing its index entry and its session.
 const creationGraceMs = 60_000;
 
@@ -30,10 +25,9 @@ interface IndexedSession {
  * not exist is removed only once it is older than `creationGraceMs`, since a
  * younger one may belong to a create still in flight.
  */
-export function createRedisSessionStore(redis: RedisClient, options: RedisSessionStoreOptions): SessionStore {
+export function createRedisSessionStore(redis: RedisClient): SessionStore {
   const scripts = defineRedisScripts(redis);
   const isCluster = redis instanceof Cluster;
-  const cutoff = (now: number) => String(now - options.maxLifetimeMs);
 
   function keyOf(tenantId: string, sessionId: string): { userId: string; key: string } | undefined {
     const userId = userIdOfSessionId(sessionId);
@@ -78,7 +72,9 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
       // Already this session's: nothing was claimed, so nothing to give back.
       if (holderKey === key) return false;
       const holder = sessionFromReply(await redis.hgetall(holderKey));
-      if (!holder || (holder.tokenHash === tokenHash && isLive(holder, now))) {
+      // A live holder keeps the claim even if its hash does not show the token
+      // yet: that is a token change still in flight.
+      if (!holder || isLive(holder, now)) {
         throw new TokenInUseError();
       }
       await scripts.ssDeleteIfEquals(pointer, holderKey);
@@ -111,7 +107,9 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
       await Promise.all([
         claimToken(session.tokenHash, key, session.expiresAt, now),
         redis.zadd(tenantIndex, session.createdAt, id),
-        redis.pexpire(tenantIndex, options.maxLifetimeMs),
+        // The index lives as long as its longest-lived session: only ever later.
+        redis.call("PEXPIREAT", tenantIndex, String(session.absoluteExpiresAt), "NX"),
+        redis.call("PEXPIREAT", tenantIndex, String(session.absoluteExpiresAt), "GT"),
       ]).catch(async (e: unknown) => {
         await forget(tenantId, [{ id, tokenHash: session.tokenHash, key }]).catch(() => undefined);
         throw e;
@@ -123,14 +121,13 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
           redisKeys.userIndex(tenantId, userId),
           redisKeys.userRecency(tenantId, userId),
           String(now),
-          cutoff(now),
           String(limit),
           evictOldest ? "1" : "0",
           redisKeys.sessionPrefix(tenantId, userId),
           id,
           String(session.createdAt),
           String(session.expiresAt),
-          String(options.maxLifetimeMs),
+          String(session.absoluteExpiresAt),
           ...sessionToFields(session),
         )) as unknown[];
       } catch (e) {
@@ -161,7 +158,6 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
       const reply = (await scripts.ssListUser(
         redisKeys.userIndex(tenantId, userId),
         String(now),
-        cutoff(now),
         redisKeys.sessionPrefix(tenantId, userId),
       )) as unknown[];
       return reply.map(sessionFromReply).filter((s): s is Session => s !== undefined);
@@ -169,7 +165,6 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
 
     async listTenant(tenantId, now, page) {
       const index = redisKeys.tenantIndex(tenantId);
-      await redis.zremrangebyscore(index, "-inf", `(${cutoff(now)}`);
       const sessions: Session[] = [];
       const walkAll = page.countTotal === true;
       let skip = page.offset ?? 0;
@@ -198,22 +193,34 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
         }));
         const dead = states.filter((f) => f.dead).map((f) => f.entry.id);
         if (dead.length > 0) await redis.zrem(index, ...dead);
+        // A cursor walk stops at the entry that fills the page, so the next
+        // batch (or the next page) starts right after what was placed.
         const onPage: string[] = [];
-        for (const f of states) {
+        let consumed = states.length;
+        for (let i = 0; i < states.length; i++) {
+          const f = states[i]!;
           if (!f.active) continue;
           total++;
           if (skip > 0) {
             skip--;
             continue;
           }
-          if (sessions.length + onPage.length < page.limit) onPage.push(f.key!);
+          if (sessions.length + onPage.length < page.limit) {
+            onPage.push(f.key!);
+            if (!walkAll && sessions.length + onPage.length === page.limit) {
+              consumed = i + 1;
+              break;
+            }
+          }
         }
         const read = await Promise.all(onPage.map(async (key) => sessionFromReply(await redis.hgetall(key))));
-        // A session may have ended between the two reads: the page skips it.
+        // A session may have ended between the two reads: it is left out and
+        // the walk goes on to fill its place.
         for (const session of read) if (session && isLive(session, now)) sessions.push(session);
-        const last = entries.at(-1)!;
+        const last = entries[consumed - 1]!;
         position = { createdAt: last.score, id: last.id };
-        if (entries.length < batchSize || (!walkAll && sessions.length >= page.limit)) break;
+        if (!walkAll && sessions.length >= page.limit) break;
+        if (consumed === entries.length && entries.length < batchSize) break;
       }
       return { sessions, total: walkAll ? total : undefined };
     },
@@ -307,7 +314,10 @@ export function createRedisSessionStore(redis: RedisClient, options: RedisSessio
     },
 
     async close() {
-      await redis.quit().catch(() => redis.disconnect());
+      // QUIT waits for Redis; a hung Redis must not hold shutdown.
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref());
+      await Promise.race([redis.quit().catch(() => undefined), timeout]);
+      redis.disconnect();
     },
   };
 
