@@ -117,7 +117,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       const reply = await transport.unary(route.method, undefined, undefined, header, input, undefined);
       detail.code = "ok";
       copyResponseHeaders(res, reply.header);
-      if (route.unauthorizedUnless && (reply.message as Record<string, unknown>)[fieldOf(route.method.output.fields, route.unauthorizedUnless)?.localName ?? ""] === false) {
+      if (route.unauthorizedUnless && (reply.message as Record<string, unknown>)[route.unauthorizedUnless.localName] === false) {
         return sendJson(res, 401, renderJson(route, reply.message), requestId);
       }
       if (route.emptyBody) {
@@ -183,9 +183,9 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
 
   function renderJson(route: RestRoute, message: unknown): JsonValue {
     const opts = { useProtoFieldName: route.useProtoFieldNames, alwaysEmitImplicit: true };
-    const field = route.responseBody ? fieldOf(route.method.output.fields, route.responseBody) : undefined;
+    const field = route.responseField;
     let json: JsonValue;
-    if (field?.fieldKind === "message") {
+    if (field) {
       const value = (message as Record<string, unknown>)[field.localName];
       json = value ? toJson(field.message, value as never, opts) : {};
     } else {

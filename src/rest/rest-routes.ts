@@ -1,4 +1,4 @@
-import { getOption, hasOption, type DescField, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
+import { getOption, hasOption, ScalarType, type DescField, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
 import { http } from "../../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
 import {
@@ -17,13 +17,14 @@ export interface RestRoute {
   readonly method: DescMethodUnary;
   /** "" (no body), "*" (the whole request), or a request field name. */
   readonly body: string;
-  /** "" (the whole response) or a response field name. */
-  readonly responseBody: string;
+  /** The response field rendered as the body (response_body); the whole response when absent. */
+  readonly responseField: (DescField & { fieldKind: "message" }) | undefined;
   readonly useProtoFieldNames: boolean;
   readonly errorBody: RestErrorBody;
   readonly successStatus: number;
   readonly emptyBody: boolean;
-  readonly unauthorizedUnless: string;
+  /** A bool response field: when false the reply is a 401. */
+  readonly unauthorizedUnless: DescField | undefined;
   readonly internalErrorMessage: string;
   /** Fields of the rendered message that are JSON null when unset. */
   readonly alwaysPresent: readonly DescField[];
@@ -46,19 +47,19 @@ export function buildRestRoutes(services: readonly DescService[]): RestRoute[] {
       for (const binding of [rule, ...rule.additionalBindings]) {
         const route = toRoute(binding);
         if (!route) continue;
-        const responseBody = binding.responseBody;
+        const responseField = messageField(unary, binding.responseBody);
         routes.push({
           ...route,
           method: unary,
           body: binding.body,
-          responseBody,
+          responseField,
           useProtoFieldNames: serviceOptions.jsonNames !== RestJsonNames.JSON,
           errorBody: serviceOptions.errorBody,
           successStatus: methodOptions.successStatus || 200,
           emptyBody: methodOptions.emptyBody,
-          unauthorizedUnless: methodOptions.unauthorizedUnless,
+          unauthorizedUnless: boolField(unary, methodOptions.unauthorizedUnless),
           internalErrorMessage: methodOptions.internalErrorMessage || serviceOptions.internalErrorMessage,
-          alwaysPresent: alwaysPresentFields(unary, responseBody, methodOptions.alwaysPresent),
+          alwaysPresent: alwaysPresentFields(unary, responseField, methodOptions.alwaysPresent),
         });
       }
     }
@@ -66,14 +67,27 @@ export function buildRestRoutes(services: readonly DescService[]): RestRoute[] {
   return routes.sort((a, b) => b.template.literalCount - a.template.literalCount);
 }
 
-// A misspelt field name fails at start-up, not silently in a reply.
-function alwaysPresentFields(method: DescMethodUnary, responseBody: string, names: readonly string[]): DescField[] {
-  let rendered = method.output;
-  if (responseBody !== "") {
-    const field = rendered.fields.find((f) => f.name === responseBody);
-    if (field?.fieldKind !== "message") throw new Error(`${method.parent.typeName}/${method.name}: response_body "${responseBody}" is not a message field`);
-    rendered = field.message;
+// Field names in the options are resolved here, once: a misspelt one fails
+// at start-up, not silently in a reply.
+
+function messageField(method: DescMethodUnary, name: string): (DescField & { fieldKind: "message" }) | undefined {
+  if (name === "") return undefined;
+  const field = method.output.fields.find((f) => f.name === name);
+  if (field?.fieldKind !== "message") throw new Error(`${method.parent.typeName}/${method.name}: response_body "${name}" is not a message field`);
+  return field;
+}
+
+function boolField(method: DescMethodUnary, name: string): DescField | undefined {
+  if (name === "") return undefined;
+  const field = method.output.fields.find((f) => f.name === name);
+  if (field?.fieldKind !== "scalar" || field.scalar !== ScalarType.BOOL) {
+    throw new Error(`${method.parent.typeName}/${method.name}: unauthorized_unless "${name}" is not a bool field`);
   }
+  return field;
+}
+
+function alwaysPresentFields(method: DescMethodUnary, responseField: DescField & { fieldKind: "message" } | undefined, names: readonly string[]): DescField[] {
+  const rendered = responseField ? responseField.message : method.output;
   return names.map((name) => {
     const field = rendered.fields.find((f) => f.name === name);
     if (!field) throw new Error(`${method.parent.typeName}/${method.name}: always_present names "${name}", not a field of ${rendered.typeName}`);
