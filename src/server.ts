@@ -7,12 +7,12 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { NodeServerRequest, NodeServerResponse } from "./transport/node-http-types.js";
 import type { Logger } from "pino";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
-import { AuthStatusService, file_sessionstorage_v1_auth_status_service } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
-import { ClientSessionsService, file_sessionstorage_v1_client_sessions_service } from "../gen/sessionstorage/v1/client_sessions_service_pb.js";
-import { CookieSessionService, file_sessionstorage_v1_cookie_session_service } from "../gen/sessionstorage/v1/cookie_session_service_pb.js";
-import { file_sessionstorage_v1_jwks_service, JwksService } from "../gen/sessionstorage/v1/jwks_service_pb.js";
-import { file_sessionstorage_v1_session_storage_service, SessionStorageService } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
-import { file_sessionstorage_v1_sessions_service, SessionsService } from "../gen/sessionstorage/v1/sessions_service_pb.js";
+import { AuthStatusService } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
+import { ClientSessionsService } from "../gen/sessionstorage/v1/client_sessions_service_pb.js";
+import { CookieSessionService } from "../gen/sessionstorage/v1/cookie_session_service_pb.js";
+import { JwksService } from "../gen/sessionstorage/v1/jwks_service_pb.js";
+import { SessionStorageService } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
+import { SessionsService } from "../gen/sessionstorage/v1/sessions_service_pb.js";
 import { createApiClientVerifier } from "./auth/api-client-verifier.js";
 import { createAuthInterceptor } from "./auth/auth-interceptor.js";
 import type { Config } from "./config/config.js";
@@ -74,15 +74,8 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     CookieSessionService,
     JwksService,
   ];
-  const files: DescFile[] = [
-    file_sessionstorage_v1_session_storage_service,
-    file_sessionstorage_v1_sessions_service,
-    file_sessionstorage_v1_auth_status_service,
-    file_sessionstorage_v1_client_sessions_service,
-    file_sessionstorage_v1_cookie_session_service,
-    file_sessionstorage_v1_jwks_service,
-    file_grpc_health_v1_health,
-  ];
+  // Reflection serves the files the services are declared in.
+  const files: DescFile[] = [...services.map((service) => service.file), file_grpc_health_v1_health];
   // Health follows Redis: a session service without its store cannot serve.
   // A connected Redis can still hang: a periodic PING (which times out) catches that.
   let pingAnswered = true;
