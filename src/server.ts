@@ -2,9 +2,8 @@ import http from "node:http";
 import http2 from "node:http2";
 import type net from "node:net";
 import type { DescFile, DescService } from "@bufbuild/protobuf";
-import { createRouterTransport, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { NodeServerRequest, NodeServerResponse } from "./transport/node-http-types.js";
 import type { Logger } from "pino";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { AuthStatusService } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
@@ -21,12 +20,15 @@ import { createJwtIssuer } from "./crypto/jwt-issuer.js";
 import { createKeyedHash } from "./crypto/keyed-hash.js";
 import { createPageTokenCodec } from "./crypto/page-token-codec.js";
 import { createTokenCipher } from "./crypto/token-cipher.js";
+import { createUnaryDispatcher } from "./dispatch/unary-dispatcher.js";
+import { createCallOutcome } from "./observability/call-outcome.js";
 import { createObservabilityInterceptor } from "./observability/observability-interceptor.js";
 import { createRestHandler } from "./rest/rest-handler.js";
 import { buildRestRoutes } from "./rest/rest-routes.js";
 import { createAuthStatusService } from "./services/auth-status-service.js";
 import { createClientSessionsService } from "./services/client-sessions-service.js";
 import { createCookieSessionService } from "./services/cookie-session-service.js";
+import { followStoreHealth } from "./services/follow-store-health.js";
 import { createHealthService, type HealthService } from "./services/health-service.js";
 import { createJwksService } from "./services/jwks-service.js";
 import { registerReflection } from "./services/register-reflection.js";
@@ -34,8 +36,14 @@ import { createSessionStorageService } from "./services/session-storage-service.
 import { createSessionsService } from "./services/sessions-service.js";
 import type { RedisClient } from "./store/redis-client.js";
 import { createRedisSessionStore } from "./store/redis-session-store.js";
+import { createConnectUnaryHandler } from "./transport/connect-unary-handler.js";
 import { createCorsHandler } from "./transport/cors.js";
+import { createGrpcUnaryHandler } from "./transport/grpc-unary-handler.js";
+import { trackHttp2Sessions } from "./transport/http2-sessions.js";
+import { createInFlight } from "./transport/in-flight.js";
+import type { NodeServerRequest, NodeServerResponse } from "./transport/node-http-types.js";
 import { createOnePortServer } from "./transport/one-port-server.js";
+import { routeHttp2Streams } from "./transport/route-http2-streams.js";
 
 export interface App {
   /** The listening socket's server; call listen() on it. */
@@ -46,11 +54,18 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** The documented services and their implementations, built once. */
+interface ServiceBinding {
+  readonly service: DescService;
+  readonly impl: ServiceImpl<DescService>;
+}
+
 /**
  * createApp builds the whole service on one port without listening, so tests
- * start it on port 0. gRPC, gRPC-Web and Connect are served by connect-node;
- * everything else falls back to the REST transcoder, which calls the same
- * implementations through the same interceptors.
+ * start it on port 0. Unary calls — gRPC, Connect and REST — run through one
+ * dispatcher straight into the implementations; connect-node serves the rest
+ * (streams, reflection, health, gRPC-Web, compressed or GET requests) with
+ * interceptors that take the same steps.
  */
 export function createApp(config: Config, deps: { redis: RedisClient; logger: Logger }): App {
   const { redis, logger } = deps;
@@ -62,94 +77,40 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     config,
   });
 
-  const jwt = createJwtIssuer(config.jwtSigningKeys, config.jwtIssuer);
-  const pageTokens = createPageTokenCodec(createKeyedHash(config.tokenHmacKey, "page-token"));
-
   const health = createHealthService();
-  const services: DescService[] = [
-    SessionStorageService,
-    SessionsService,
-    AuthStatusService,
-    ClientSessionsService,
-    CookieSessionService,
-    JwksService,
-  ];
+  const bindings = createServiceBindings(config, core);
+  const services = bindings.map((b) => b.service);
+  const storeHealth = followStoreHealth(redis, health, services);
+  const isStoreDown = () => !storeHealth.isReady();
+
+  const verifier = createApiClientVerifier(config.apiClients);
+  const dispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: true }) });
+  // REST calls: the transcoder's access line is their one log line.
+  const restDispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: false }) });
+  const rest = createRestHandler({ routes: buildRestRoutes(services), dispatcher: restDispatcher, logger, maxBodyBytes: config.maxBodyBytes });
+
   // Reflection serves the files the services are declared in.
   const files: DescFile[] = [...services.map((service) => service.file), file_grpc_health_v1_health];
-  // Health follows Redis: a session service without its store cannot serve.
-  // A connected Redis can still hang: a periodic PING (which times out) catches that.
-  let pingAnswered = true;
-  const storeReady = () => redis.status === "ready" && pingAnswered;
-  const setHealth = () => {
-    const status = storeReady() ? "SERVING" : "NOT_SERVING";
-    health.setStatus("", status);
-    for (const s of services) health.setStatus(s.typeName, status);
-  };
-  setHealth();
-  for (const event of ["ready", "close", "end", "reconnecting", "error"]) redis.on(event, setHealth);
-  const probe = setInterval(() => {
-    redis.ping().then(
-      () => (pingAnswered = true),
-      () => (pingAnswered = false),
-    ).finally(setHealth);
-  }, 5_000).unref();
-
-  // Built once; gRPC, Connect and REST all reach these same objects.
-  const sessionStorage = createSessionStorageService(core);
-  const sessions = createSessionsService(core, pageTokens);
-  const authStatus = createAuthStatusService(core);
-  const clientSessions = createClientSessionsService({
-    core,
-    jwt,
-    jwtTtlSeconds: config.jwtTtlSeconds,
-    templates: config.jwtTemplates,
-  });
-  const cookieSessions = createCookieSessionService(core, {
-    secure: config.cookieSecure,
-    domain: config.cookieDomain,
-    allowedOrigins: config.corsAllowedOrigins,
-  });
-  const jwks = createJwksService(jwt);
-  // The services with documented REST paths.
-  const documentedRoutes = (router: ConnectRouter) => {
-    router.service(SessionStorageService, sessionStorage);
-    router.service(SessionsService, sessions);
-    router.service(AuthStatusService, authStatus);
-    router.service(ClientSessionsService, clientSessions);
-    router.service(CookieSessionService, cookieSessions);
-    router.service(JwksService, jwks);
-  };
   const routes = (router: ConnectRouter) => {
-    documentedRoutes(router);
+    for (const { service, impl } of bindings) router.service(service, impl);
     registerReflection(router, files);
     health.register(router);
   };
-
-  const auth = createAuthInterceptor(createApiClientVerifier(config.apiClients));
-  const interceptors: Interceptor[] = [createObservabilityInterceptor(logger, () => !storeReady()), auth];
-  // REST calls: the transcoder's access line is their one log line.
-  const restInterceptors: Interceptor[] = [createObservabilityInterceptor(logger, () => !storeReady(), { logCalls: false }), auth];
-
-  const rest = createRestHandler({
-    routes: buildRestRoutes(services),
-    transport: createRouterTransport(documentedRoutes, { router: { interceptors: restInterceptors } }),
-    logger,
-    maxBodyBytes: config.maxBodyBytes,
-  });
+  const interceptors = [createObservabilityInterceptor(createCallOutcome(logger, isStoreDown, { logCalls: true })), createAuthInterceptor(verifier)];
   const connect = connectNodeAdapter({ routes, interceptors, fallback: rest, readMaxBytes: config.maxBodyBytes });
+  const connectUnary = createConnectUnaryHandler(dispatcher, { readMaxBytes: config.maxBodyBytes });
+  const grpcUnary = createGrpcUnaryHandler(dispatcher, { readMaxBytes: config.maxBodyBytes });
   const cors = createCorsHandler(config.corsAllowedOrigins);
-  // In-flight responses, so shutdown can wait for them to finish.
+
   let closing: Promise<void> | undefined;
-  const inFlight = new Set<NodeServerResponse>();
-  let drained: (() => void) | undefined;
+  const inFlight = createInFlight<NodeServerResponse | http2.ServerHttp2Stream>();
   const handler = (req: NodeServerRequest, res: NodeServerResponse) => {
-    inFlight.add(res);
-    res.once("close", () => {
-      inFlight.delete(res);
-      if (inFlight.size === 0) drained?.();
-    });
+    inFlight.track(res);
     if (closing) endKeepAlive(res);
-    if (!cors(req, res)) connect(req, res);
+    if (cors(req, res) || connectUnary(req, res)) return;
+    // gRPC and Connect paths are "/package.Service/Method"; the documented REST paths never are.
+    if (isRpcPath(req.url)) connect(req, res);
+    else rest(req, res);
   };
 
   const h1 = http.createServer({
@@ -159,26 +120,12 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     connectionsCheckingInterval: Math.min(1000, config.httpHeadersTimeoutMs),
   }, handler);
   const h2 = http2.createServer({}, handler);
-  const h2Sessions = new Set<http2.ServerHttp2Session>();
-  const idleMs = config.http2IdleTimeoutMs;
-  h2.on("session", (session: http2.ServerHttp2Session) => {
-    h2Sessions.add(session);
-    session.once("close", () => h2Sessions.delete(session));
-    // Idle means no traffic and no open stream: a long-lived stream (a health
-    // Watch) keeps its session. Node's session timer fires once, so it is
-    // re-armed whenever the last stream ends.
-    let openStreams = 0;
-    if (idleMs > 0) {
-      session.setTimeout(idleMs);
-      session.on("timeout", () => openStreams === 0 && session.close());
-    }
-    session.on("stream", (stream: http2.ServerHttp2Stream) => {
-      openStreams++;
-      stream.once("close", () => {
-        if (--openStreams === 0 && idleMs > 0 && !session.closed && !session.destroyed) session.setTimeout(idleMs);
-      });
-    });
+  routeHttp2Streams(h2, (stream, headers) => {
+    if (!grpcUnary(stream, headers)) return false;
+    inFlight.track(stream);
+    return true;
   });
+  const h2Sessions = trackHttp2Sessions(h2, config.http2IdleTimeoutMs);
   const server = createOnePortServer(h1, h2, { firstBytesTimeoutMs: config.httpHeadersTimeoutMs });
 
   return {
@@ -187,24 +134,48 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     health,
     close() {
       closing ??= (async () => {
-        clearInterval(probe);
+        storeHealth.stop();
         health.shutdown();
         server.close();
         // HTTP/2: GOAWAY, open streams finish. HTTP/1.1: idle keep-alives close now.
-        for (const session of h2Sessions) session.close();
+        h2Sessions.closeAll();
         h1.closeIdleConnections();
-        for (const res of inFlight) endKeepAlive(res);
-        const idle = inFlight.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
+        for (const exchange of inFlight.open()) if (exchange instanceof http.ServerResponse) endKeepAlive(exchange);
         const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
-        await Promise.race([idle, grace]);
+        await Promise.race([inFlight.drained(), grace]);
         h1.closeAllConnections();
         h1.close(); // stops its connection-checking timer
-        for (const session of h2Sessions) session.destroy();
+        h2Sessions.destroyAll();
         await store.close();
       })();
       return closing;
     },
   };
+}
+
+/** createServiceBindings builds each documented service's implementation once: every protocol reaches these objects. */
+function createServiceBindings(config: Config, core: SessionCore): ServiceBinding[] {
+  const jwt = createJwtIssuer(config.jwtSigningKeys, config.jwtIssuer);
+  const pageTokens = createPageTokenCodec(createKeyedHash(config.tokenHmacKey, "page-token"));
+  const bind = <S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceBinding => ({ service, impl: impl as unknown as ServiceImpl<DescService> });
+  return [
+    bind(SessionStorageService, createSessionStorageService(core)),
+    bind(SessionsService, createSessionsService(core, pageTokens)),
+    bind(AuthStatusService, createAuthStatusService(core)),
+    bind(ClientSessionsService, createClientSessionsService({ core, jwt, jwtTtlSeconds: config.jwtTtlSeconds, templates: config.jwtTemplates })),
+    bind(CookieSessionService, createCookieSessionService(core, { secure: config.cookieSecure, domain: config.cookieDomain, allowedOrigins: config.corsAllowedOrigins })),
+    bind(JwksService, createJwksService(jwt)),
+  ];
+}
+
+// "/package.Service/Method" (a Connect GET adds a query): a dot in the first segment, two segments.
+function isRpcPath(url: string | undefined): boolean {
+  if (url === undefined || url.charCodeAt(0) !== 47) return false;
+  const query = url.indexOf("?");
+  const path = query < 0 ? url : url.slice(0, query);
+  const slash = path.indexOf("/", 1);
+  const dot = path.indexOf(".", 1);
+  return slash > 0 && dot > 0 && dot < slash && path.indexOf("/", slash + 1) < 0;
 }
 
 // While shutting down, HTTP/1.1 clients are told not to reuse the connection.

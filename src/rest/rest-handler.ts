@@ -1,9 +1,11 @@
 import type { ServerResponse } from "node:http";
 import type { NodeServerRequest, NodeServerResponse } from "../transport/node-http-types.js";
 import { fromJson, toJson, ScalarType, type DescField, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { RestErrorBody } from "../../gen/sessionstorage/v1/rest_pb.js";
+import { LeanHeaders } from "../dispatch/lean-headers.js";
+import type { UnaryDispatcher, UnaryProcedure } from "../dispatch/unary-dispatcher.js";
 import { logSafePath } from "../observability/log-safe-path.js";
 import { acceptRequestId } from "../observability/request-id.js";
 import { codeName } from "./code-name.js";
@@ -16,17 +18,11 @@ type Res = NodeServerResponse;
 
 export interface RestHandlerOptions {
   readonly routes: readonly RestRoute[];
-  /** Reaches the same implementations, through the same interceptors, as gRPC and Connect. */
-  readonly transport: Transport;
+  /** Reaches the same implementations, through the same call steps, as gRPC and Connect. */
+  readonly dispatcher: UnaryDispatcher;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
 }
-
-// Request headers that belong to this HTTP exchange, not to the call.
-const hopHeaders = new Set([
-  "host", "connection", "content-length", "content-type", "transfer-encoding", "keep-alive", "upgrade",
-  "te", "accept", "accept-encoding", "expect", "http2-settings", "proxy-connection",
-]);
 
 // Bodies over the limit: RESOURCE_EXHAUSTED to gRPC eyes, 413 over HTTP.
 // (ConnectError's instanceof matches any ConnectError, so a subclass cannot mark them.)
@@ -44,7 +40,13 @@ function bodyTooLarge(limit: number): ConnectError {
  * route's options say. It has no per-endpoint code.
  */
 export function createRestHandler(options: RestHandlerOptions): (req: Req, res: Res) => void {
-  const { routes, transport, logger, maxBodyBytes } = options;
+  const { routes, dispatcher, logger, maxBodyBytes } = options;
+  // Each route's procedure, resolved once: a route without one is a wiring mistake.
+  const procedures = new Map<RestRoute, UnaryProcedure>(routes.map((route) => {
+    const procedure = dispatcher.procedure(`/${route.method.parent.typeName}/${route.method.name}`);
+    if (!procedure) throw new Error(`REST route ${route.httpMethod} ${route.pattern} has no implementation`);
+    return [route, procedure];
+  }));
 
   return (req, res) => {
     const start = performance.now();
@@ -103,18 +105,17 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       return sendError(res, route, error, requestId, true);
     }
 
-    const header = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (name.startsWith(":") || hopHeaders.has(name) || name.startsWith("grpc-") || name.startsWith("connect-") || value === undefined) continue;
-      header.set(name, Array.isArray(value) ? value.join(", ") : value);
-    }
-    header.set("x-request-id", requestId);
-    // The exchange's host, for the cookie service's same-origin check (HTTP/2 sends it as :authority).
-    const host = headerValue(req, "host") ?? headerValue(req, ":authority");
-    if (host !== undefined) header.set("host", host);
-
     try {
-      const reply = await transport.unary(route.method, undefined, undefined, header, input, undefined);
+      const reply = await dispatcher.call({
+        procedure: procedures.get(route)!,
+        input,
+        // Node's parsed headers, as they are: the call reads what it needs.
+        requestHeader: new LeanHeaders(req.headers),
+        protocolName: "rest",
+        requestMethod: method,
+        url: url.href,
+        requestId,
+      });
       detail.code = "ok";
       copyResponseHeaders(res, reply.header);
       if (route.unauthorizedUnless && (reply.message as Record<string, unknown>)[route.unauthorizedUnless.localName] === false) {
@@ -273,10 +274,10 @@ async function readJsonBody(req: Req, limit: number): Promise<unknown> {
   }
 }
 
-function copyResponseHeaders(res: Res, header: Headers) {
+function copyResponseHeaders(res: Res, header: Pick<Headers, "getSetCookie" | "entries">) {
   const cookies = header.getSetCookie();
   if (cookies.length > 0) res.setHeader("set-cookie", cookies);
-  for (const [name, value] of header) {
+  for (const [name, value] of header.entries()) {
     if (name === "set-cookie" || name === "content-type" || name === "content-length" || name.startsWith("grpc-")) continue;
     res.setHeader(name, value);
   }

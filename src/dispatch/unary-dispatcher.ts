@@ -1,0 +1,137 @@
+import { create, isMessage, type DescMessage, type DescMethodUnary, type DescService, type MessageShape } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  createServiceImplSpec,
+  type HandlerContext,
+  type ServiceImpl,
+} from "@connectrpc/connect";
+import type { ApiClientVerifier } from "../auth/api-client-verifier.js";
+import { credentialsKey } from "../auth/credentials.js";
+import { readCredentials } from "../auth/read-credentials.js";
+import type { CallOutcome } from "../observability/call-outcome.js";
+import { acceptRequestId, requestIdKey } from "../observability/request-id.js";
+import { LeanHeaders } from "./lean-headers.js";
+
+type AnyUnaryImpl = (request: MessageShape<DescMessage>, context: HandlerContext) => unknown;
+
+/** UnaryProcedure is one unary method with its implementation. */
+export interface UnaryProcedure {
+  /** "/package.Service/Method", the gRPC and Connect request path. */
+  readonly path: string;
+  /** "package.Service/Method", as logs name it. */
+  readonly name: string;
+  readonly method: DescMethodUnary;
+  readonly impl: AnyUnaryImpl;
+}
+
+/** UnaryCall is one decoded request, whatever protocol brought it. */
+export interface UnaryCall {
+  readonly procedure: UnaryProcedure;
+  readonly input: MessageShape<DescMessage>;
+  /** The request's headers (or gRPC metadata), as Node parsed them. */
+  readonly requestHeader: LeanHeaders;
+  readonly protocolName: "grpc" | "connect" | "rest";
+  readonly requestMethod: string;
+  readonly url: string;
+  /** The caller's deadline, if it sent one. */
+  readonly timeoutMs?: number;
+  /** A request id the protocol already accepted (REST logs it before the call). */
+  readonly requestId?: string;
+}
+
+/** UnaryReply is what the implementation answered, ready to be encoded. */
+export interface UnaryReply {
+  readonly message: MessageShape<DescMessage>;
+  readonly header: LeanHeaders;
+  readonly trailer: LeanHeaders;
+}
+
+/**
+ * UnaryDispatcher runs unary calls straight into the service implementations,
+ * with the same steps connect-node's interceptors take (request id,
+ * credentials, outcome log, error mapping) but without a protocol pass of its
+ * own: no Fetch Headers, no abort signal per call, no async iterables.
+ */
+export interface UnaryDispatcher {
+  /** The unary procedure at a gRPC/Connect path, if there is one. */
+  procedure(path: string): UnaryProcedure | undefined;
+  /** Runs a call; rejects with a ConnectError that carries the request id. */
+  call(call: UnaryCall): Promise<UnaryReply>;
+}
+
+export interface UnaryDispatcherOptions {
+  readonly services: readonly { readonly service: DescService; readonly impl: ServiceImpl<DescService> }[];
+  readonly verifier: ApiClientVerifier;
+  readonly outcome: CallOutcome;
+}
+
+// Unary calls are short and never cancelled by their implementations: one
+// signal that never aborts serves them all.
+const neverAborted = new AbortController().signal;
+
+export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDispatcher {
+  const { verifier, outcome } = options;
+  const procedures = new Map<string, UnaryProcedure>();
+  for (const { service, impl } of options.services) {
+    const spec = createServiceImplSpec(service, impl);
+    for (const method of Object.values(spec.methods)) {
+      if (method.kind !== "unary") continue;
+      const name = `${service.typeName}/${method.method.name}`;
+      procedures.set(`/${name}`, { path: `/${name}`, name, method: method.method, impl: method.impl as AnyUnaryImpl });
+    }
+  }
+
+  async function invoke(call: UnaryCall, ctx: HandlerContext): Promise<MessageShape<DescMessage>> {
+    ctx.values.set(credentialsKey, readCredentials(call.requestHeader, verifier));
+    const output = (call.procedure.impl(call.input, ctx) ?? {}) as object;
+    const resolved = (output instanceof Promise ? await output : output) as MessageShape<DescMessage>;
+    const schema = call.procedure.method.output;
+    return isMessage(resolved, schema) ? resolved : create(schema, resolved);
+  }
+
+  return {
+    procedure: (path) => procedures.get(path),
+
+    async call(call) {
+      const start = performance.now();
+      const requestId = call.requestId ?? acceptRequestId(call.requestHeader.get("x-request-id"));
+      const { procedure } = call;
+      const values = createContextValues();
+      values.set(requestIdKey, requestId);
+      const header = new LeanHeaders({ "x-request-id": requestId });
+      const trailer = new LeanHeaders();
+      const deadline = call.timeoutMs === undefined ? undefined : Date.now() + call.timeoutMs;
+      const ctx: HandlerContext = {
+        method: procedure.method,
+        service: procedure.method.parent,
+        signal: neverAborted,
+        timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
+        requestMethod: call.requestMethod,
+        requestHeader: call.requestHeader,
+        responseHeader: header,
+        responseTrailer: trailer,
+        protocolName: call.protocolName,
+        values,
+        url: call.url,
+      };
+      try {
+        const message = call.timeoutMs === undefined ? await invoke(call, ctx) : await withDeadline(invoke(call, ctx), call.timeoutMs);
+        outcome.ended(requestId, procedure.name, start);
+        return { message, header, trailer };
+      } catch (e) {
+        throw outcome.failed(e, requestId, procedure.name, start);
+      }
+    },
+  };
+}
+
+// The caller stops waiting at its deadline, so the answer is DEADLINE_EXCEEDED then.
+function withDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConnectError("the call's deadline passed", Code.DeadlineExceeded)), timeoutMs);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
