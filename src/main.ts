@@ -63,7 +63,7 @@ async function main(notes: Note[]) {
       await app.close();
       await local?.stop();
       logger.info("stopped");
-      process.exit(0);
+      logger.flush(() => process.exit(0));
     };
   } catch (e) {
     // A failed start must not leave its local redis-server running.

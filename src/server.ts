@@ -20,6 +20,7 @@ import { createJwtIssuer } from "./crypto/jwt-issuer.js";
 import { createKeyedHash } from "./crypto/keyed-hash.js";
 import { createPageTokenCodec } from "./crypto/page-token-codec.js";
 import { createTokenCipher } from "./crypto/token-cipher.js";
+import { createTokenLocator } from "./crypto/token-locator.js";
 import { createUnaryDispatcher } from "./dispatch/unary-dispatcher.js";
 import { createCallOutcome } from "./observability/call-outcome.js";
 import { createObservabilityInterceptor } from "./observability/observability-interceptor.js";
@@ -73,7 +74,9 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   const core = createSessionCore({
     store,
     cipher: createTokenCipher(config.tokenEncryptionKeys),
-    tokenHash: createKeyedHash(config.tokenHmacKey, "token-lookup"),
+    // 128 bits: unique enough for lookups, and short in every key and hash.
+    tokenHash: createKeyedHash(config.tokenHmacKey, "token-lookup", 16),
+    tokenLocator: createTokenLocator(config.tokenEncryptionKeys),
     config,
   });
 

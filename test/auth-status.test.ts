@@ -298,8 +298,9 @@ describe("hot path: one Redis round trip", () => {
    * Instead a dedicated connection runs MONITOR, which reports every command
    * with the address of the connection that sent it ("lua" for commands run
    * inside a script). The service's own connection is found by the one
-   * command that names this token's pointer key (ss:tok:<hmac of the token>,
-   * computed with the test app's HMAC key), and then every top-level command
+   * command that names this token's session key (a minted token names it) or
+   * pointer key (s2:t:<hmac of a caller's token>, computed with the test
+   * app's HMAC key), and then every top-level command
    * that connection sent between two ECHO markers is counted. The markers
    * are sent by the inspector connection before the request and after its
    * reply, so the window holds exactly what the service did for the call.
@@ -338,9 +339,23 @@ describe("hot path: one Redis round trip", () => {
     return lines.slice(start + 1, end);
   }
 
-  test("GET /auth/status reads the session and slides it with exactly one command from the service", async () => {
+  const lookupHash = (token: string) => createKeyedHash(t.config.tokenHmacKey, "token-lookup", 16).digest(token);
+
+  /** The one top-level command the service sent that names `key`, and the commands its script ran. */
+  function scriptNaming(window: MonitorLine[], key: string) {
+    const naming = window.filter((l) => l.source !== "lua" && l.args.includes(key));
+    expect(naming.length, JSON.stringify(window.map((l) => [l.source, l.args[0]]))).toBe(1);
+    const fromService = window.filter((l) => l.source === naming[0]!.source);
+    // A script runs atomically, so the commands it ran are the "lua" lines right after it.
+    const at = window.indexOf(naming[0]!);
+    const inScript: MonitorLine[] = [];
+    for (let i = at + 1; i < window.length && window[i]!.source === "lua"; i++) inScript.push(window[i]!);
+    return { fromService, inScript };
+  }
+
+  test("GET /auth/status with a minted token reads the session and slides it with exactly one command, naming the session", async () => {
     const s = await save(t, t.clientA, "hot-path", { user: documentedUser });
-    const pointer = redisKeys.tokenPointer(createKeyedHash(t.config.tokenHmacKey, "token-lookup").digest(s.token));
+    const sessionKey = redisKeys.session(t.clientA.id, "hot-path", s.id.slice("hot-path.".length));
     expectValid(await status(t, bearer(s.token)), documentedUser, 7200); // warm-up (see above)
 
     let result: Awaited<ReturnType<typeof status>> | undefined;
@@ -348,29 +363,46 @@ describe("hot path: one Redis round trip", () => {
       result = await status(t, bearer(s.token));
     });
     expectValid(result!, documentedUser, 7200);
+    const { fromService, inScript } = scriptNaming(window, sessionKey);
+    // One round trip: one top-level command, a script on the session key (a
+    // declared key, so this holds on Redis Cluster too)...
+    expect(fromService.map((l) => l.args[0]!.toLowerCase())).toEqual(["evalsha"]);
+    expect(fromService[0]!.args.slice(2, 4)).toEqual(["1", sessionKey]);
+    // ...that read the session and slid its expiry inside Redis, with no pointer key.
+    expect(inScript.map((l) => l.args[0]!.toLowerCase())).toEqual(["hgetall", "hset", "pexpireat"]);
+    expect(inScript.map((l) => l.args[1])).toEqual([sessionKey, sessionKey, sessionKey]);
+  });
 
-    const naming = window.filter((l) => l.source !== "lua" && l.args.includes(pointer));
-    expect(naming.length, JSON.stringify(window.map((l) => [l.source, l.args[0]]))).toBe(1);
-    const service = naming[0]!.source;
-    const fromService = window.filter((l) => l.source === service);
-    // One round trip: one top-level command, a script...
+  test("GET /auth/status with a caller's token: one command that follows the token pointer", async () => {
+    const token = `eyJhbGciOiJIUzI1NiJ9.${randomBytes(24).toString("base64url")}`;
+    const res = await fetch(`${t.baseUrl}/api/v1/session-storage`, {
+      method: "POST",
+      headers: { ...t.clientA.headers, "content-type": "application/json" },
+      body: JSON.stringify({ user_id: "hot-path-own", token, user: documentedUser }),
+    });
+    expect(res.status).toBe(200);
+    const id = ((await res.json()) as { id: string }).id;
+    const pointer = redisKeys.tokenPointer(lookupHash(token));
+    expectValid(await status(t, bearer(token)), documentedUser, 7200); // warm-up
+
+    let result: Awaited<ReturnType<typeof status>> | undefined;
+    const window = await monitorDuring(t.redis, async () => {
+      result = await status(t, bearer(token));
+    });
+    expectValid(result!, documentedUser, 7200);
+    const { fromService, inScript } = scriptNaming(window, pointer);
     expect(fromService.map((l) => l.args[0]!.toLowerCase())).toEqual(["evalsha"]);
     expect(fromService[0]!.args).toContain(pointer);
-    // ...that read the session and slid its expiry inside Redis. A script runs
-    // atomically, so the commands it ran are the "lua" lines right after it.
-    const at = window.indexOf(naming[0]!);
-    const inScript: MonitorLine[] = [];
-    for (let i = at + 1; i < window.length && window[i]!.source === "lua"; i++) inScript.push(window[i]!);
     expect(inScript.map((l) => l.args[0]!.toLowerCase())).toEqual(["get", "hgetall", "hset", "pexpireat", "pexpireat"]);
     expect(inScript[0]!.args[1]).toBe(pointer);
-    const sessionKey = redisKeys.session(t.clientA.id, "hot-path", s.id);
+    const sessionKey = redisKeys.session(t.clientA.id, "hot-path-own", id.slice("hot-path-own.".length));
     // The last command keeps the pointer alive exactly as long as the session.
     expect(inScript.slice(1).map((l) => l.args[1])).toEqual([sessionKey, sessionKey, sessionKey, pointer]);
   });
 
   test("an unknown token also costs one command", async () => {
     const unknownToken = randomBytes(32).toString("base64url");
-    const pointer = redisKeys.tokenPointer(createKeyedHash(t.config.tokenHmacKey, "token-lookup").digest(unknownToken));
+    const pointer = redisKeys.tokenPointer(lookupHash(unknownToken));
     expectInvalid(await status(t, bearer(unknownToken)));
     const window = await monitorDuring(t.redis, async () => {
       expectInvalid(await status(t, bearer(unknownToken)));
@@ -381,13 +413,13 @@ describe("hot path: one Redis round trip", () => {
   });
 
   test("no token costs no Redis command at all", async () => {
-    // Find the service's connection by a lookup that names a pointer key...
+    // Find the service's connection by a lookup that names a session key...
     const s = await save(t, t.clientA, "hot-path-2", { user: documentedUser });
-    const pointer = redisKeys.tokenPointer(createKeyedHash(t.config.tokenHmacKey, "token-lookup").digest(s.token));
+    const sessionKey = redisKeys.session(t.clientA.id, "hot-path-2", s.id.slice("hot-path-2.".length));
     const lookup = await monitorDuring(t.redis, async () => {
       expectValid(await status(t, bearer(s.token)), documentedUser, 7200);
     });
-    const service = lookup.find((l) => l.source !== "lua" && l.args.includes(pointer))?.source;
+    const service = lookup.find((l) => l.source !== "lua" && l.args.includes(sessionKey))?.source;
     expect(service).toBeTypeOf("string");
     // ...then a request without a token sends nothing on it.
     const window = await monitorDuring(t.redis, async () => {

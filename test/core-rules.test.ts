@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, expect, inject, test } from "vitest";
 import { createSessionCore } from "../src/core/session-core.js";
+import { createTokenLocator } from "../src/crypto/token-locator.js";
 import { createKeyedHash } from "../src/crypto/keyed-hash.js";
 import { createTokenCipher } from "../src/crypto/token-cipher.js";
 import { createRedisSessionStore } from "../src/store/redis-session-store.js";
@@ -12,13 +13,15 @@ import { createRedisSessionStore } from "../src/store/redis-session-store.js";
 const redis = new Redis(inject("redisUrl"), { enableAutoPipelining: true });
 afterAll(() => redis.disconnect());
 
-const cipher = createTokenCipher([{ id: "k1", key: randomBytes(32) }]);
-const tokenHash = createKeyedHash(randomBytes(32), "token-lookup");
+const tokenEncryptionKeys = [{ id: "k1", key: randomBytes(32) }];
+const cipher = createTokenCipher(tokenEncryptionKeys);
+const tokenHash = createKeyedHash(randomBytes(32), "token-lookup", 16);
 const coreWith = (maxLifetimeSeconds: number) =>
   createSessionCore({
     store: createRedisSessionStore(redis),
     cipher,
     tokenHash,
+    tokenLocator: createTokenLocator(tokenEncryptionKeys),
     config: { idleTimeoutSeconds: 1, maxLifetimeSeconds, maxSessionsPerUser: 10, evictOldestAtLimit: false },
   });
 

@@ -125,9 +125,11 @@ describe(`EVICT_OLDEST_AT_LIMIT=true, MAX_SESSIONS_PER_USER=${LIMIT}`, () => {
   it("the 11th save succeeds and the oldest session is gone: not listed, not found, its token dead", async () => {
     const saved: { id: string; token: string }[] = [];
     for (let i = 0; i < LIMIT; i++) {
-      const r = await save(t, t.clientA, "usr_evict");
+      // The two oldest bring their own tokens (which have pointers); the rest are minted.
+      const own = i < 2 ? `own-evict-${i}-${"x".repeat(32)}-${Date.now()}` : undefined;
+      const r = await save(t, t.clientA, "usr_evict", own);
       expect(r.status).toBe(200);
-      saved.push({ id: r.body.id as string, token: r.body.token as string });
+      saved.push({ id: r.body.id as string, token: own ?? (r.body.token as string) });
       await sleep(3); // distinct creation times, so "oldest" is unambiguous
     }
     const oldest = saved[0]!;
@@ -152,7 +154,7 @@ describe(`EVICT_OLDEST_AT_LIMIT=true, MAX_SESSIONS_PER_USER=${LIMIT}`, () => {
     expect(((await validity.json()) as { is_valid: boolean }).is_valid).toBe(false);
 
     // The evicted session's token pointer is cleaned up, not left dangling.
-    const hash = createKeyedHash(t.config.tokenHmacKey, "token-lookup");
+    const hash = createKeyedHash(t.config.tokenHmacKey, "token-lookup", 16);
     expect(await t.redis.exists(redisKeys.tokenPointer(hash.digest(oldest.token)))).toBe(0);
     expect(await t.redis.exists(redisKeys.tokenPointer(hash.digest(saved[1]!.token)))).toBe(1);
 

@@ -126,6 +126,35 @@ async function exercise(t: TestApp) {
   expect((await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${newToken}` } })).status).toBe(401);
 }
 
+/**
+ * A minted token names its session key, so even on Cluster validating it is
+ * one script on one node. The nodes are this test's own, so their
+ * commandstats (commands run inside scripts included) count only the
+ * service's calls; the client's cluster housekeeping is left out.
+ */
+async function expectOneRoundTripForMintedTokens(t: TestApp, ports: number[]) {
+  const res = await fetch(`${t.baseUrl}/api/v1/session-storage`, {
+    method: "POST",
+    headers: { ...t.clientA.headers, "content-type": "application/json" },
+    body: JSON.stringify({ user_id: "topo-minted", user: { name: "Minted" } }),
+  });
+  const { token } = (await res.json()) as { token: string };
+  const status = () => fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${token}` } });
+  expect((await status()).status).toBe(200); // warm-up: the script loads once
+  const cli = (port: number, ...args: string[]) => execFileSync("redis-cli", ["-p", String(port), ...args]).toString();
+  for (const port of ports) cli(port, "config", "resetstat");
+  for (let i = 0; i < 3; i++) expect((await status()).status).toBe(200);
+  const calls: Record<string, number> = {};
+  for (const port of ports) {
+    for (const match of cli(port, "info", "commandstats").matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      const name = match[1]!;
+      if (name === "info" || name.startsWith("config|") || name.startsWith("cluster|") || name.startsWith("command") || name === "ping") continue;
+      calls[name] = (calls[name] ?? 0) + Number(match[2]);
+    }
+  }
+  expect(calls).toEqual({ evalsha: 3, hgetall: 3, hset: 3, pexpireat: 3 });
+}
+
 async function startLimitCheck(t: TestApp, headers: Record<string, string>): Promise<number> {
   const save = () => fetch(`${t.baseUrl}/api/v1/session-storage`, { method: "POST", headers, body: JSON.stringify({ user_id: "topo-limited" }) });
   const results = await Promise.all([save(), save(), save()]);
@@ -135,10 +164,12 @@ async function startLimitCheck(t: TestApp, headers: Record<string, string>): Pro
 }
 
 describe("Redis topologies", () => {
-  test("Redis Cluster: save, status, list, limit, delete, clear", async () => {
-    const t = await startTestApp({ REDIS_CLUSTER_NODES: await startCluster(), MAX_SESSIONS_PER_USER: "2" });
+  test("Redis Cluster: save, status, list, limit, delete, clear; a minted token is one round trip", async () => {
+    const nodes = await startCluster();
+    const t = await startTestApp({ REDIS_CLUSTER_NODES: nodes, MAX_SESSIONS_PER_USER: "2" });
     try {
       await exercise(t);
+      await expectOneRoundTripForMintedTokens(t, nodes.split(",").map((n) => Number(n.split(":")[1])));
     } finally {
       await t.close();
     }

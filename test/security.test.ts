@@ -3,7 +3,8 @@
  * reads, updates, Bearer calls, failed calls with wrong secrets), no raw
  * token is in any Redis key or value and no token or client secret is in
  * any log line. Tokens are AES-GCM ciphertext ("v1.<kid>...") and stay
- * readable across a key rotation.
+ * readable across a key rotation. Long hash values are stored in chunks
+ * (tk, tk1, ...), so the scans also read each chunked value joined.
  */
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +13,8 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { SessionStorageService } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
+import { chunkFields, joinChunks } from "../src/store/hash-value-chunks.js";
+import { redisKeys } from "../src/store/redis-keys.js";
 import { startTestApp, type TestApp, type TestClient } from "./support/test-app.js";
 
 const json = (c: TestClient) => ({ ...c.headers, "content-type": "application/json" });
@@ -46,9 +49,13 @@ async function dumpRedis(redis: Redis): Promise<Map<string, string[]>> {
         case "string":
           values = [(await redis.get(key)) ?? ""];
           break;
-        case "hash":
-          values = Object.entries(await redis.hgetall(key)).flat();
+        case "hash": {
+          const fields = await redis.hgetall(key);
+          values = Object.entries(fields).flat();
+          // A value split into chunks is also scanned whole.
+          for (const name of Object.keys(fields).filter((f) => /^[a-z]+$/.test(f))) values.push(joinChunks(fields, name)!);
           break;
+        }
         case "zset":
           values = await redis.zrange(key, "0", "-1", "WITHSCORES");
           break;
@@ -69,6 +76,23 @@ async function dumpRedis(redis: Redis): Promise<Map<string, string[]>> {
   return dump;
 }
 
+/** The Redis key of a session: by tenant, user and the id's random suffix. */
+function keyOf(tenantId: string, id: string): string {
+  return redisKeys.session(tenantId, id.slice(0, -18), id.slice(-17));
+}
+
+/** The sealed token of a session, its chunks joined. */
+async function readSealed(redis: Redis, key: string): Promise<string> {
+  return joinChunks(await redis.hgetall(key), "tk")!;
+}
+
+/** Overwrites the sealed token of a session, chunks and all, as an attacker with Redis access could. */
+async function writeSealed(redis: Redis, key: string, sealed: string): Promise<void> {
+  const stale = Object.keys(await redis.hgetall(key)).filter((f) => /^tk\d+$/.test(f));
+  if (stale.length > 0) await redis.hdel(key, ...stale);
+  await redis.hset(key, ...chunkFields("tk", sealed));
+}
+
 /** The unkeyed digests a careless store might use instead of an HMAC. */
 function plainDigests(token: string): string[] {
   const d = createHash("sha256").update(token).digest();
@@ -81,6 +105,7 @@ describe("no raw token or client secret at rest or in logs", () => {
   const tokens: string[] = [];
   const wrongSecrets = [randomBytes(24).toString("base64url"), randomBytes(24).toString("base64url")];
   const sessionIds: string[] = [];
+  const mintedIds = new Set<string>();
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -107,6 +132,7 @@ describe("no raw token or client secret at rest or in logs", () => {
     expect(minted.status).toBe(200);
     tokens.push(minted.body.token as string);
     sessionIds.push(minted.body.id as string);
+    mintedIds.add(minted.body.id as string);
 
     const own2 = ownToken("connect");
     tokens.push(own2);
@@ -120,6 +146,7 @@ describe("no raw token or client secret at rest or in logs", () => {
     const mintedGrpc = await grpc.saveSession({ userId: "usr_sec3" }, { headers: md });
     tokens.push(mintedGrpc.session!.token!);
     sessionIds.push(mintedGrpc.session!.id);
+    mintedIds.add(mintedGrpc.session!.id);
 
     // Reads: by id, and by Bearer (header on REST, metadata on gRPC).
     for (const id of sessionIds) expect((await rest(t, "GET", `/api/v1/session-storage/${id}`, A.headers)).status).toBe(200);
@@ -187,8 +214,9 @@ describe("no raw token or client secret at rest or in logs", () => {
     const mine = [...dump.keys()].filter((k) => k.includes(t.clientA.id));
     // The scan saw this app's data: sessions, indexes, current pointers.
     expect(mine.filter((k) => k.includes(":s:")).length).toBe(sessionIds.length);
-    expect(mine.some((k) => k.endsWith(":idx"))).toBe(true);
-    expect([...dump.keys()].some((k) => k.startsWith("ss:tok:"))).toBe(true);
+    expect(mine.some((k) => k === redisKeys.userIndex(t.clientA.id, "usr_sec1"))).toBe(true);
+    // Caller tokens have pointers (minted ones name their session and have none).
+    expect([...dump.keys()].some((k) => k.startsWith(redisKeys.tokenPointer("")))).toBe(true);
 
     const leaks: string[] = [];
     for (const [key, values] of dump) {
@@ -207,17 +235,24 @@ describe("no raw token or client secret at rest or in logs", () => {
     expect(leaks).toEqual([]);
   });
 
-  it("the stored token field is AES-GCM ciphertext starting with v1.<kid>.", async () => {
+  it("the stored token field is a caller token's AES-GCM ciphertext (v1.<kid>.…) or a minted token's wrapped secret (<kid>.…)", async () => {
+    expect(mintedIds.size).toBe(2);
     for (const id of sessionIds) {
-      const userId = id.split(".")[0]!;
-      const hash = await t.redis.hgetall(`ss:{${t.clientA.id}:${userId}}:s:${id}`);
-      expect(hash.tk, `session ${id}`).toMatch(/^v1\.k1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/);
-      // The lookup hash is keyed: not the token, not its plain SHA-256.
-      expect(hash.th).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      for (const token of tokens) expect(plainDigests(token)).not.toContain(hash.th);
+      const hash = await t.redis.hgetall(keyOf(t.clientA.id, id));
+      if (mintedIds.has(id)) {
+        // 32 secret bytes, AES key-wrapped: 40 bytes, one compact hash value.
+        expect(hash.tk, `session ${id}`).toMatch(/^k1\.[A-Za-z0-9_-]{54}$/);
+        expect(hash.tp).toBeUndefined();
+      } else {
+        expect(joinChunks(hash, "tk"), `session ${id}`).toMatch(/^v1\.k1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/);
+        expect(hash.tp).toBe("1");
+      }
+      // The lookup hash is keyed (128 bits): not the token, not its plain SHA-256.
+      expect(hash.th).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      for (const token of tokens) for (const digest of plainDigests(token)) expect(digest).not.toContain(hash.th);
     }
-    // Two sessions never share a ciphertext, even for equal plaintext lengths (random IV).
-    const tks = await Promise.all(sessionIds.map((id) => t.redis.hget(`ss:{${t.clientA.id}:${id.split(".")[0]}}:s:${id}`, "tk")));
+    // Two sessions never share a ciphertext, even for equal plaintext lengths (random IV, random secrets).
+    const tks = await Promise.all(sessionIds.map((id) => readSealed(t.redis, keyOf(t.clientA.id, id))));
     expect(new Set(tks).size).toBe(tks.length);
   });
 
@@ -260,7 +295,7 @@ describe("token encryption key rotation", () => {
     TOKEN_HMAC_KEY: t1.config.tokenHmacKey.toString("base64"),
     API_CLIENTS: t1.config.apiClients.map((c) => `${c.id}:${c.secret}`).join(","),
   });
-  const sessionKey = (t: TestApp, id: string) => `ss:{${t1.clientA.id}:${id.split(".")[0]}}:s:${id}`;
+  const sessionKey = (_t: TestApp, id: string) => keyOf(t1.clientA.id, id);
 
   it("sessions sealed under k1 are readable after rotating to k2,k1; new ones are sealed under k2", async () => {
     const own = ownToken("rotation");
@@ -289,7 +324,10 @@ describe("token encryption key rotation", () => {
     // New and updated tokens are sealed under the new active key.
     const fresh = await rest(t2, "POST", "/api/v1/session-storage", json(t1.clientA), { user_id: "usr_rot3" });
     expect(fresh.status).toBe(200);
-    expect(await t2.redis.hget(sessionKey(t2, fresh.body.id as string), "tk")).toMatch(/^v1\.k2\./);
+    expect(await t2.redis.hget(sessionKey(t2, fresh.body.id as string), "tk")).toMatch(/^k2\./);
+    expect((await rest(t2, "GET", `/api/v1/session-storage/${fresh.body.id as string}`, t1.clientA.headers)).body.token).toBe(fresh.body.token);
+    // A minted token names the key it was minted under, so it keeps working after the rotation.
+    expect((await rest(t2, "GET", "/api/v1/session-storage/current", { authorization: `Bearer ${minted}` })).body.id).toBe(mintedId);
     const replaced = ownToken("rotated-under-k2");
     expect((await rest(t2, "PUT", `/api/v1/session-storage/${mintedId}`, json(t1.clientA), { token: replaced })).status).toBe(200);
     expect(await t2.redis.hget(sessionKey(t2, mintedId), "tk")).toMatch(/^v1\.k2\./);
@@ -314,8 +352,8 @@ describe("token encryption key rotation", () => {
   it("a ciphertext is bound to its session: copied onto another session it does not decrypt", async () => {
     const victim = await rest(t1, "POST", "/api/v1/session-storage", json(t1.clientA), { user_id: "usr_bind" });
     const attacker = await rest(t1, "POST", "/api/v1/session-storage", json(t1.clientA), { user_id: "usr_bind" });
-    const victimTk = await t1.redis.hget(sessionKey(t1, victim.body.id as string), "tk");
-    await t1.redis.hset(sessionKey(t1, attacker.body.id as string), "tk", victimTk!);
+    const victimTk = await readSealed(t1.redis, sessionKey(t1, victim.body.id as string));
+    await writeSealed(t1.redis, sessionKey(t1, attacker.body.id as string), victimTk);
     const res = await rest(t1, "GET", `/api/v1/session-storage/${attacker.body.id as string}`, t1.clientA.headers);
     expect(res.status).not.toBe(200);
     expect(res.text).not.toContain(victim.body.token as string);
@@ -329,27 +367,38 @@ describe("ciphertext integrity", () => {
   });
   afterAll(async () => t?.close());
 
-  async function savedSession() {
-    const saved = await rest(t, "POST", "/api/v1/session-storage", json(t.clientA), { user_id: "usr_integrity" });
+  async function savedSession(own?: string) {
+    const saved = await rest(t, "POST", "/api/v1/session-storage", json(t.clientA), { user_id: "usr_integrity", token: own });
     expect(saved.status).toBe(200);
     const id = saved.body.id as string;
-    return { id, token: saved.body.token as string, key: `ss:{${t.clientA.id}:usr_integrity}:s:${id}` };
+    return { id, token: own ?? (saved.body.token as string), key: keyOf(t.clientA.id, id) };
   }
 
-  it("a tampered ciphertext is refused, never decrypted into something else", async () => {
+  it("a tampered wrapped secret of a minted token is refused, never unwrapped into something else", async () => {
     const s = await savedSession();
-    const tk = (await t.redis.hget(s.key, "tk"))!;
+    const [kid, body] = (await readSealed(t.redis, s.key)).split(".");
+    const bytes = Buffer.from(body!, "base64url");
+    bytes[5]! ^= 0x01;
+    await writeSealed(t.redis, s.key, `${kid}.${bytes.toString("base64url")}`);
+    const res = await rest(t, "GET", `/api/v1/session-storage/${s.id}`, t.clientA.headers);
+    expect(res.status).toBe(500);
+    expect(res.text).not.toContain(s.token);
+  });
+
+  it("a tampered ciphertext of a caller's token is refused, never decrypted into something else", async () => {
+    const s = await savedSession(ownToken("integrity"));
+    const tk = await readSealed(t.redis, s.key);
     const [v, kid, iv, body] = tk.split(".");
     const bytes = Buffer.from(body!, "base64url");
     bytes[0]! ^= 0x01;
-    await t.redis.hset(s.key, "tk", `${v}.${kid}.${iv}.${bytes.toString("base64url")}`);
+    await writeSealed(t.redis, s.key, `${v}.${kid}.${iv}.${bytes.toString("base64url")}`);
     const res = await rest(t, "GET", `/api/v1/session-storage/${s.id}`, t.clientA.headers);
     expect(res.status).toBe(500);
     expect(res.text).not.toContain(s.token);
   });
 
   it("a GCM tag shorter than 16 bytes is refused (a 4-byte tag could be forged by brute force)", async () => {
-    const s = await savedSession();
+    const s = await savedSession(ownToken("short-tag"));
     const { id: kid, key } = t.config.tokenEncryptionKeys[0]!;
     // A well-formed encryption of the empty token under the real key, but with a 4-byte tag.
     const iv = randomBytes(12);
@@ -357,7 +406,7 @@ describe("ciphertext integrity", () => {
     cipher.setAAD(Buffer.from(s.id));
     const body = Buffer.concat([cipher.update(""), cipher.final(), cipher.getAuthTag()]);
     expect(body.length).toBe(4);
-    await t.redis.hset(s.key, "tk", `v1.${kid}.${iv.toString("base64url")}.${body.toString("base64url")}`);
+    await writeSealed(t.redis, s.key, `v1.${kid}.${iv.toString("base64url")}.${body.toString("base64url")}`);
     const res = await rest(t, "GET", `/api/v1/session-storage/${s.id}`, t.clientA.headers);
     expect(res.status).toBe(500);
     expect(res.body.token).toBeUndefined();

@@ -6,11 +6,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { redisKeys } from "../src/store/redis-keys.js";
 import { startTestApp, type TestApp, type TestClient } from "./support/test-app.js";
 
 const BASE = "/api/v1/session-storage";
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
-const MINTED_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+// 256 random bits, the key id, then the session's location sealed (AES-GCM): base64url parts.
+const MINTED_TOKEN = /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{64,}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CLEARED_MESSAGE = "All session tokens cleared from secure storage";
 
@@ -83,7 +85,7 @@ async function clearTenant(t: TestApp, client: TestClient) {
 /** Every Redis key the service holds for a tenant (sessions, user indexes, current pointers, tenant index). */
 async function tenantKeys(t: TestApp, tenantId: string): Promise<string[]> {
   const keys: string[] = [];
-  for (const pattern of [`ss:{${tenantId}:*`, `ss:tenant:{${tenantId}}:*`]) {
+  for (const pattern of redisKeys.tenantPatterns(tenantId)) {
     let cursor = "0";
     do {
       const [next, batch] = await t.redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
@@ -173,7 +175,7 @@ describe("Secure Session Storage over REST", () => {
       expect(Object.values(stored).some((v) => v.includes(token) || v.includes(token.slice(20)))).toBe(false);
     });
 
-    it("POST without a token mints one, returns it once (43 chars base64url), and GET {id} returns the same", async () => {
+    it("POST without a token mints one, returns it once (base64url parts), and GET {id} returns the same", async () => {
       const s = await save(t, A, { user_id: "usr_mint" });
       expect(s.token).toMatch(MINTED_TOKEN);
       expect(s.token_preview).toBe(preview(s.token));
@@ -346,7 +348,8 @@ describe("Secure Session Storage over REST", () => {
       const after = await list(t, A);
       expect(after.data.map((d: Json) => d.id)).toEqual([keep.id]);
       expect(after.pagination.total).toBe(1);
-      expect((await tenantKeys(t, A.id)).filter((k) => k.endsWith(s.id))).toEqual([]);
+      // The session key ends with the id's random suffix.
+      expect((await tenantKeys(t, A.id)).filter((k) => k.endsWith(s.id.slice(-17)))).toEqual([]);
     });
 
     it("DELETE {id} of the current session makes the newest remaining one current", async () => {

@@ -185,7 +185,7 @@ describe.each(kinds)("SessionStorageService via %s", (kind) => {
     const s = saved.message.session!;
     expect(s.userId).toBe("usr_mint");
     expect(s.id).toMatch(/^usr_mint\.[0-9a-f]{8}\.[0-9a-f]{8}$/);
-    expect(s.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(s.token).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{64,}$/);
     expect(s.tokenPreview).toBe(`${s.token!.slice(0, 8)}...${s.token!.slice(-4)}`);
     expect(s.isValid).toBe(true);
     expect(s.status).toBe("active");

@@ -75,10 +75,14 @@ test("current falls back to the most recently saved or touched live session, not
   expect(await currentId()).toBe(ids[0]);
 });
 
-test("a token pointer lives exactly as long as its session, and moves with it", async () => {
-  const saved = (await (await save(t.clientA, { user_id: "pointer-user" })).json()) as { id: string; token: string };
-  const pointer = redisKeys.tokenPointer(createKeyedHash(t.config.tokenHmacKey, "token-lookup").digest(saved.token));
-  const sessionKey = redisKeys.session(t.clientA.id, "pointer-user", saved.id);
+const lookupHash = (token: string) => createKeyedHash(t.config.tokenHmacKey, "token-lookup", 16).digest(token);
+const suffix = (id: string) => id.slice(-17);
+
+test("a caller token's pointer lives exactly as long as its session, and moves with it", async () => {
+  const token = `own-${randomBytes(24).toString("hex")}`;
+  const saved = (await (await save(t.clientA, { user_id: "pointer-user", token })).json()) as { id: string };
+  const pointer = redisKeys.tokenPointer(lookupHash(token));
+  const sessionKey = redisKeys.session(t.clientA.id, "pointer-user", suffix(saved.id));
   const expiries = async () => [await t.redis.pexpiretime(pointer), await t.redis.pexpiretime(sessionKey)];
   let [p, s] = await expiries();
   expect(p).toBe(s);
@@ -90,21 +94,24 @@ test("a token pointer lives exactly as long as its session, and moves with it", 
 });
 
 test("a tenant index entry of a create still in flight survives lists and clear-all; an old orphan is dropped", async () => {
-  const index = redisKeys.tenantIndex(t.clientA.id);
   const inFlight = "inflight-user.0123abcd.4567ef01";
   const orphan = "orphan-user.89abcdef.01234567";
-  await t.redis.zadd(index, Date.now(), inFlight, Date.now() - 5 * 60_000, orphan);
+  const inFlightBucket = redisKeys.tenantBucketOf(t.clientA.id, "inflight-user");
+  const orphanBucket = redisKeys.tenantBucketOf(t.clientA.id, "orphan-user");
+  await t.redis.zadd(inFlightBucket, Date.now(), inFlight);
+  await t.redis.zadd(orphanBucket, Date.now() - 5 * 60_000, orphan);
   expect((await fetch(`${t.baseUrl}/api/v1/session-storage?limit=100`, { headers: t.clientA.headers })).status).toBe(200);
-  expect(await t.redis.zscore(index, inFlight)).not.toBeNull();
-  expect(await t.redis.zscore(index, orphan)).toBeNull();
+  expect(await t.redis.zscore(inFlightBucket, inFlight)).not.toBeNull();
+  expect(await t.redis.zscore(orphanBucket, orphan)).toBeNull();
   expect((await fetch(`${t.baseUrl}/api/v1/session-storage`, { method: "DELETE", headers: t.clientA.headers })).status).toBe(200);
-  expect(await t.redis.zscore(index, inFlight)).not.toBeNull();
-  await t.redis.zrem(index, inFlight);
+  expect(await t.redis.zscore(inFlightBucket, inFlight)).not.toBeNull();
+  await t.redis.zrem(inFlightBucket, inFlight);
 });
 
 test("a refused PUT with the session's own token leaves that token's pointer alone", async () => {
-  const saved = (await (await save(t.clientA, { user_id: "put-own-token-user" })).json()) as { id: string; token: string };
-  const pointer = redisKeys.tokenPointer(createKeyedHash(t.config.tokenHmacKey, "token-lookup").digest(saved.token));
+  const token = `own-${randomBytes(24).toString("hex")}`;
+  const saved = { ...((await (await save(t.clientA, { user_id: "put-own-token-user", token })).json()) as { id: string }), token };
+  const pointer = redisKeys.tokenPointer(lookupHash(saved.token));
   const ended = await fetch(`${t.baseUrl}/v1/client/sessions/${saved.id}/end`, { method: "POST", headers: t.clientA.headers });
   expect(ended.status).toBe(200);
   const put = await fetch(`${t.baseUrl}/api/v1/session-storage/${saved.id}`, {

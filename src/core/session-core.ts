@@ -1,8 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Config } from "../config/config.js";
 import type { KeyedHash } from "../crypto/keyed-hash.js";
-import { mintToken } from "../crypto/mint-token.js";
 import type { TokenCipher } from "../crypto/token-cipher.js";
+import type { TokenLocator } from "../crypto/token-locator.js";
 import { LimitReachedError, TokenInUseError, type SessionChange, type SessionPage, type SessionStore, type TenantPageRequest } from "../store/session-store.js";
 import { limits } from "./limits.js";
 import type { JsonObject, Session, SessionMetadata } from "./session.js";
@@ -25,7 +25,7 @@ export interface NewSession {
 export interface SessionCore {
   now(): number;
   create(input: NewSession): Promise<{ session: Session; token: string }>;
-  /** Resolves a session token; slides the expiry when asked; one round trip (two on Cluster). */
+  /** Resolves a session token; slides the expiry when asked; one round trip (a caller's token on Cluster: two). */
   authenticate(token: string, slide: boolean): Promise<Session | undefined>;
   /** A session of the tenant that has not expired (and is active, if asked); NOT_FOUND otherwise. */
   get(tenantId: string, sessionId: string, scope?: Scope): Promise<Session>;
@@ -55,13 +55,15 @@ export interface SessionCoreDeps {
   readonly store: SessionStore;
   readonly cipher: TokenCipher;
   readonly tokenHash: KeyedHash;
+  /** Mints tokens that carry their session's location, so finding one needs no lookup key. */
+  readonly tokenLocator: TokenLocator;
   readonly config: Pick<Config, "idleTimeoutSeconds" | "maxLifetimeSeconds" | "maxSessionsPerUser" | "evictOldestAtLimit">;
   readonly clock?: () => number;
 }
 
 /** createSessionCore returns the domain core over a store. */
 export function createSessionCore(deps: SessionCoreDeps): SessionCore {
-  const { store, cipher, tokenHash, config } = deps;
+  const { store, cipher, tokenHash, tokenLocator, config } = deps;
   const now = deps.clock ?? Date.now;
   const idleMs = config.idleTimeoutSeconds * 1000;
   const maxLifetimeMs = config.maxLifetimeSeconds * 1000;
@@ -83,6 +85,9 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
     if (!limits.tokenPattern.test(token)) {
       throw new ConnectError("token must be printable ASCII without spaces", Code.InvalidArgument);
     }
+    // A token this service minted names its session by construction: it is
+    // already some session's, and no other may hold it.
+    if (tokenLocator.locate(token) !== undefined) throw storeFailure(new TokenInUseError());
   }
 
   function validateExpiry(expiresAt: number, at: number, deadline: number) {
@@ -149,14 +154,17 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata)) > limits.metadataMaxBytes) {
         throw new ConnectError(`metadata must be at most ${limits.metadataMaxBytes} bytes of JSON`, Code.InvalidArgument);
       }
-      const token = input.token ?? mintToken();
       const id = newSessionId(input.userId);
+      const minted = input.token === undefined ? tokenLocator.mint({ tenantId: input.tenantId, sessionId: id }) : undefined;
+      const token = minted?.token ?? input.token!;
       const session: Session = {
         id,
         tenantId: input.tenantId,
         userId: input.userId,
         tokenHash: tokenHash.digest(token),
-        sealedToken: cipher.encrypt(token, id),
+        // A minted token is kept as its sealed secret, which rebuilds it.
+        sealedToken: minted?.sealed ?? cipher.encrypt(token, id),
+        tokenKind: minted ? "minted" : "caller",
         status: "active",
         createdAt: at,
         updatedAt: at,
@@ -178,7 +186,7 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
 
     async authenticate(token, slide) {
       if (token.length < limits.tokenMinLength || token.length > limits.tokenMaxLength) return undefined;
-      return store.findByToken(tokenHash.digest(token), now(), slide);
+      return store.findByToken({ hash: tokenHash.digest(token), at: tokenLocator.locate(token) }, now(), slide);
     },
 
     get,
@@ -227,6 +235,9 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       return store.clearTenant(tenantId);
     },
 
-    revealToken: (session) => cipher.decrypt(session.sealedToken, session.id),
+    revealToken: (session) =>
+      session.tokenKind === "minted"
+        ? tokenLocator.reveal(session.sealedToken, { tenantId: session.tenantId, sessionId: session.id })
+        : cipher.decrypt(session.sealedToken, session.id),
   };
 }

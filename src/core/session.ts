@@ -1,6 +1,9 @@
 /** SessionStatus is where a session is in its lifecycle. */
 export type SessionStatus = "active" | "ended" | "removed" | "revoked" | "expired";
 
+/** TokenKind says where a session's token came from. */
+export type TokenKind = "minted" | "caller";
+
 /** JsonObject is a free-form JSON object, such as a user profile. */
 export type JsonObject = { [key: string]: JsonValue };
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
@@ -15,7 +18,8 @@ export interface SessionMetadata {
 /**
  * Session is the one session model behind all five APIs. Times are epoch
  * milliseconds. The token itself is never held here in clear: `sealedToken`
- * is its AES-GCM ciphertext and `tokenHash` its keyed hash.
+ * is the token encrypted (a minted token: its secret, key-wrapped) and
+ * `tokenHash` the token's keyed hash.
  */
 export interface Session {
   readonly id: string;
@@ -23,6 +27,12 @@ export interface Session {
   readonly userId: string;
   readonly tokenHash: string;
   readonly sealedToken: string;
+  /**
+   * "minted" when this service minted the token: it carries the session's
+   * location, so nothing maps it to the session. "caller" for a token the
+   * caller brought, found through a lookup by its hash.
+   */
+  readonly tokenKind: TokenKind;
   readonly status: SessionStatus;
   readonly createdAt: number;
   readonly updatedAt: number;

@@ -11,10 +11,16 @@ const redactedPaths = [
   "req.headers.authorization", "req.headers.cookie", "req.headers.clientsecret",
 ];
 
+/**
+ * createLogger writes JSON lines to `destination`, or to stdout. Stdout is
+ * written asynchronously: one line per call would otherwise be one write(2)
+ * per call on the hot path; lines that pile up while a write is under way go
+ * out together, and pino flushes what is left when the process exits.
+ */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
     { level, base: { service: "secure-session-storage" }, redact: { paths: redactedPaths, censor: "[redacted]" } },
-    destination as pino.DestinationStream | undefined,
+    (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }),
   );
 }
 

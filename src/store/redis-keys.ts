@@ -1,24 +1,51 @@
 /**
- * Every Redis key the service uses. All keys of one user share the hash tag
- * {<tenant>:<user>}, so per-user scripts touch a single Redis Cluster slot.
- * The token pointer and the tenant index are secondary indexes in their own
- * slots: a pointer expires with its session, and a tenant index entry whose
- * session is gone is removed when a list meets it.
+ * Every Redis key the service uses (layout 2, prefix "s2:"; keys of the
+ * first layout, "ss:", are never read). All keys of one user share the hash
+ * tag {<tenant>:<user>}, so per-user scripts touch one Redis Cluster slot.
+ * The tenant index is spread over buckets, each in its own slot, so no one
+ * key takes every create of a tenant. Caller tokens have a pointer in its own
+ * slot; a minted token names its session itself (src/crypto/token-locator.ts)
+ * and has none.
  *
- *   ss:{T:U}:s:<sid>      hash    one session (fields: see redis-session-codec.ts);
- *                                 expires (PEXPIREAT) when the session does
- *   ss:{T:U}:idx          zset    the user's session ids, scored by creation ms
- *   ss:{T:U}:recent       zset    the user's session ids, scored by the last save
- *                                 or touch: the highest live one is current
- *   ss:tok:<hmac>         string  name of the session key holding that token hash;
- *                                 expires with the session
- *   ss:tenant:{T}:idx     zset    the tenant's session ids, scored by creation ms
+ *   s2:{T:U}:s:<8hex>.<8hex>  hash    one session; id, tenant and user come from the
+ *                                     key (fields: see redis-session-codec.ts);
+ *                                     expires (PEXPIREAT) when the session does
+ *   s2:{T:U}:i                zset    the user's session id suffixes, scored by creation ms
+ *   s2:{T/<b>}:x              zset    bucket b (0..tenantBuckets-1) of the tenant index:
+ *                                     session ids of the users hashed to b, scored by
+ *                                     creation ms. Tenant ids hold no ':' or '/', so this
+ *                                     tag never equals a user's.
+ *   s2:t:<hmac>               string  a caller token's pointer: the session key holding
+ *                                     that token hash; expires with the session
  */
+const prefix = "s2:";
+
+/** Tenant index buckets; changing it orphans existing tenant index entries. */
+export const tenantBuckets = 16;
+
+// FNV-1a over the user id: stable across processes and releases.
+function bucketOf(userId: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(userId, "utf8")) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h % tenantBuckets;
+}
+
+const sessionKeyPattern = /^s2:\{([^:{}]+):([^{}]+)\}:s:([0-9a-f]{8}\.[0-9a-f]{8})$/;
+
 export const redisKeys = Object.freeze({
-  sessionPrefix: (tenantId: string, userId: string) => `ss:{${tenantId}:${userId}}:s:`,
-  session: (tenantId: string, userId: string, sessionId: string) => `ss:{${tenantId}:${userId}}:s:${sessionId}`,
-  userIndex: (tenantId: string, userId: string) => `ss:{${tenantId}:${userId}}:idx`,
-  userRecency: (tenantId: string, userId: string) => `ss:{${tenantId}:${userId}}:recent`,
-  tokenPointer: (tokenHash: string) => `ss:tok:${tokenHash}`,
-  tenantIndex: (tenantId: string) => `ss:tenant:{${tenantId}}:idx`,
+  sessionPrefix: (tenantId: string, userId: string) => `${prefix}{${tenantId}:${userId}}:s:`,
+  /** The session hash, by the random suffix of its id. */
+  session: (tenantId: string, userId: string, suffix: string) => `${prefix}{${tenantId}:${userId}}:s:${suffix}`,
+  /** The tenant, user and id suffix a session key names; undefined for any other key. */
+  parseSession(key: string): { tenantId: string; userId: string; suffix: string } | undefined {
+    const match = sessionKeyPattern.exec(key);
+    return match ? { tenantId: match[1]!, userId: match[2]!, suffix: match[3]! } : undefined;
+  },
+  userIndex: (tenantId: string, userId: string) => `${prefix}{${tenantId}:${userId}}:i`,
+  tokenPointer: (tokenHash: string) => `${prefix}t:${tokenHash}`,
+  tenantBucket: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:x`,
+  /** The tenant index bucket holding a user's sessions. */
+  tenantBucketOf: (tenantId: string, userId: string) => `${prefix}{${tenantId}/${bucketOf(userId)}}:x`,
+  /** SCAN patterns matching every key of a tenant except token pointers. */
+  tenantPatterns: (tenantId: string) => [`${prefix}{${tenantId}:*`, `${prefix}{${tenantId}/*`],
 });

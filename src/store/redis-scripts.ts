@@ -18,14 +18,14 @@ export interface RedisScripts {
 }
 
 const definitions: Record<keyof RedisScripts, { file: string; keys: number }> = {
-  ssCreate: { file: "create.lua", keys: 3 },
+  ssCreate: { file: "create.lua", keys: 2 },
   ssFindByToken: { file: "find-by-token.lua", keys: 1 },
   ssSlideSession: { file: "slide-session.lua", keys: 1 },
-  ssMutate: { file: "mutate.lua", keys: 2 },
-  ssDelete: { file: "delete.lua", keys: 3 },
+  ssMutate: { file: "mutate.lua", keys: 1 },
+  ssDelete: { file: "delete.lua", keys: 2 },
   ssListUser: { file: "list-user.lua", keys: 1 },
   ssCurrent: { file: "current-session.lua", keys: 1 },
-  ssClearUser: { file: "clear-user.lua", keys: 2 },
+  ssClearUser: { file: "clear-user.lua", keys: 1 },
   ssDeleteIfEquals: { file: "delete-if-equals.lua", keys: 1 },
 };
 

@@ -1,25 +1,42 @@
 import type { JsonObject, Session, SessionMetadata, SessionStatus } from "../core/session.js";
+import { joinSessionId } from "../core/session-id.js";
+import { chunkFields, joinChunks } from "./hash-value-chunks.js";
 
-// Short hash field names keep each session small in memory.
-//   id tenant user th(token hash) tk(sealed token) st(status)
-//   ca(created) ua(updated) la(last accessed) ea(expires) it(idle ms)
-//   ml(absolute end) sl(sliding 1/0) pf(profile JSON) md(metadata JSON)
+// Short hash field names keep each session small in memory. The session's
+// id, tenant and user are in its key, not here.
+//   th(token hash) tk(sealed token, chunked) tp(1: a caller token, with a
+//   pointer; absent: minted) st(status) ca(created) ua(updated) la(last
+//   accessed) ea(expires) it(idle ms) ml(absolute end) sl(sliding 1/0)
+//   cu(last save or touch, written by the scripts: the highest live one is
+//   current) pf(profile JSON, chunked) md(metadata JSON, chunked)
 
-/** sessionToFields flattens a session for HSET. */
+/** SessionPlace is what a session key says: whose session it is. */
+export interface SessionPlace {
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly suffix: string;
+}
+
+/** tokenFields are the fields holding a session's token (hash, sealed form, kind). */
+export function tokenFields(hash: string, sealed: string, kind: Session["tokenKind"]): string[] {
+  return ["th", hash, ...chunkFields("tk", sealed), ...(kind === "caller" ? ["tp", "1"] : [])];
+}
+
+/** sessionToFields flattens a new session for HSET. */
 export function sessionToFields(s: Session): string[] {
   const fields = [
-    "id", s.id, "tenant", s.tenantId, "user", s.userId, "th", s.tokenHash, "tk", s.sealedToken,
+    ...tokenFields(s.tokenHash, s.sealedToken, s.tokenKind),
     "st", s.status, "ca", String(s.createdAt), "ua", String(s.updatedAt), "la", String(s.lastAccessedAt),
     "ea", String(s.expiresAt), "it", String(s.idleTimeoutMs), "ml", String(s.absoluteExpiresAt),
     "sl", s.sliding ? "1" : "0",
   ];
-  if (s.profile) fields.push("pf", JSON.stringify(s.profile));
-  if (s.metadata) fields.push("md", JSON.stringify(s.metadata));
+  if (s.profile) fields.push(...chunkFields("pf", JSON.stringify(s.profile)));
+  if (s.metadata) fields.push(...chunkFields("md", JSON.stringify(s.metadata)));
   return fields;
 }
 
-/** sessionFromReply reads an HGETALL reply (flat array or object). */
-export function sessionFromReply(reply: unknown): Session | undefined {
+/** sessionFromReply reads an HGETALL reply (flat array or object) of the session at `place`. */
+export function sessionFromReply(place: SessionPlace, reply: unknown): Session | undefined {
   let h: Record<string, string>;
   if (Array.isArray(reply)) {
     if (reply.length === 0) return undefined;
@@ -30,13 +47,16 @@ export function sessionFromReply(reply: unknown): Session | undefined {
   } else {
     return undefined;
   }
-  if (h.id === undefined || h.ea === undefined) return undefined;
+  if (h.ea === undefined) return undefined;
+  const profile = joinChunks(h, "pf");
+  const metadata = joinChunks(h, "md");
   return {
-    id: h.id,
-    tenantId: h.tenant ?? "",
-    userId: h.user ?? "",
+    id: joinSessionId(place.userId, place.suffix),
+    tenantId: place.tenantId,
+    userId: place.userId,
     tokenHash: h.th ?? "",
-    sealedToken: h.tk ?? "",
+    sealedToken: joinChunks(h, "tk") ?? "",
+    tokenKind: h.tp === "1" ? "caller" : "minted",
     status: (h.st ?? "active") as SessionStatus,
     createdAt: Number(h.ca),
     updatedAt: Number(h.ua),
@@ -45,7 +65,7 @@ export function sessionFromReply(reply: unknown): Session | undefined {
     idleTimeoutMs: Number(h.it),
     absoluteExpiresAt: Number(h.ml),
     sliding: h.sl === "1",
-    profile: h.pf ? (JSON.parse(h.pf) as JsonObject) : undefined,
-    metadata: h.md ? (JSON.parse(h.md) as SessionMetadata) : undefined,
+    profile: profile ? (JSON.parse(profile) as JsonObject) : undefined,
+    metadata: metadata ? (JSON.parse(metadata) as SessionMetadata) : undefined,
   };
 }

@@ -1,5 +1,15 @@
 import type { Session } from "../core/session.js";
 
+/**
+ * TokenLookup is how a presented token is looked for: by its keyed hash,
+ * and, for a token this service minted, at the session it names.
+ */
+export interface TokenLookup {
+  readonly hash: string;
+  /** Where a minted token points; absent for a caller's token. */
+  readonly at?: { readonly tenantId: string; readonly sessionId: string };
+}
+
 /** LimitReachedError says a user already has the maximum number of live sessions. */
 export class LimitReachedError extends Error {
   override name = "LimitReachedError";
@@ -27,7 +37,7 @@ export type MutationResult =
  * are. Only active sessions change.
  */
 export interface SessionChange {
-  /** A new token: its hash and its sealed form, which must go together. */
+  /** A new caller's token: its hash and its sealed form, which must go together. */
   readonly token?: { readonly hash: string; readonly sealed: string };
   /** Requested expiry; the store clamps it to the absolute lifetime. */
   readonly expiresAt?: number;
@@ -72,8 +82,11 @@ export interface SessionStore {
    * session is refused (TokenInUseError).
    */
   create(session: Session, options: { limit: number; evictOldest: boolean; now: number }): Promise<void>;
-  /** Finds a live session by its token hash, sliding its expiry when asked (one round trip; two on Cluster). */
-  findByToken(tokenHash: string, now: number, slide: boolean): Promise<Session | undefined>;
+  /**
+   * Finds the live session holding a token, sliding its expiry when asked:
+   * one round trip (a caller's token on Cluster: two).
+   */
+  findByToken(token: TokenLookup, now: number, slide: boolean): Promise<Session | undefined>;
   /** Returns a session that has not expired (any status), or undefined. */
   get(tenantId: string, sessionId: string, now: number): Promise<Session | undefined>;
   /** Lists a user's active, unexpired sessions, oldest first. */

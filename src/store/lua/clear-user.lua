@@ -1,15 +1,17 @@
 -- Deletes all of a user's sessions.
--- KEYS: user index, user recency
+-- KEYS: user index
 -- ARGV: session key prefix
--- Returns {session id, token hash, ...} for the pointers and tenant index.
+-- Returns {suffix, token hash, '1' if the token has a pointer else '', ...}
+-- for the pointers and the tenant index.
 local out = {}
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local th = redis.call('HGET', ARGV[1] .. sid, 'th')
-  if th then
+  local t = redis.call('HMGET', ARGV[1] .. sid, 'th', 'tp')
+  if t[1] then
     out[#out + 1] = sid
-    out[#out + 1] = th
+    out[#out + 1] = t[1]
+    out[#out + 1] = t[2] or ''
     redis.call('DEL', ARGV[1] .. sid)
   end
 end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1])
 return out

@@ -1,4 +1,5 @@
--- Lists a user's active, unexpired sessions, oldest first, dropping dead index entries.
+-- Lists a user's active, unexpired sessions, oldest first, as {suffix,
+-- fields} pairs, dropping dead index entries.
 -- KEYS: user index
 -- ARGV: now, session key prefix
 local now = tonumber(ARGV[1])
@@ -9,7 +10,7 @@ for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if not unexpired(h, now) then
     redis.call('ZREM', KEYS[1], sid)
   elseif h.st == 'active' then
-    out[#out + 1] = r
+    out[#out + 1] = {sid, r}
   end
 end
 return out

@@ -1,7 +1,8 @@
 -- Changes one unexpired, active session.
--- KEYS: session, user recency
--- ARGV: now, requested expiry ms or '', make current (1/0), session id,
---       slide (1/0), field/value pairs...
+-- KEYS: session
+-- ARGV: now, requested expiry ms or '', make current (1/0), slide (1/0),
+--       chunked fields being replaced (space-separated names, or ''),
+--       field/value pairs...
 -- Returns {'ok', fields...}, {'inactive', fields...} or {'gone'}.
 local now = tonumber(ARGV[1])
 local h = hash(redis.call('HGETALL', KEYS[1]))
@@ -11,6 +12,14 @@ if h.st ~= 'active' then
   table.insert(out, 1, 'inactive')
   return out
 end
+-- A replaced chunked value may have had more chunks than the new one.
+for name in string.gmatch(ARGV[5], '%S+') do
+  local i = 1
+  while h[name .. i] ~= nil do
+    redis.call('HDEL', KEYS[1], name .. i)
+    i = i + 1
+  end
+end
 if #ARGV >= 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
 h = hash(redis.call('HGETALL', KEYS[1]))
 if ARGV[2] ~= '' then
@@ -18,8 +27,11 @@ if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[1], 'ea', h.ea)
   redis.call('PEXPIREAT', KEYS[1], h.ea)
 end
-if ARGV[5] == '1' then record_activity(KEYS[1], h, now) end
-if ARGV[3] == '1' then redis.call('ZADD', KEYS[2], ARGV[1], ARGV[4]) end
+if ARGV[4] == '1' then record_activity(KEYS[1], h, now) end
+if ARGV[3] == '1' then
+  h.cu = ARGV[1]
+  redis.call('HSET', KEYS[1], 'cu', h.cu)
+end
 local out = flat(h)
 table.insert(out, 1, 'ok')
 return out

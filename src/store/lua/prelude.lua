@@ -14,6 +14,13 @@ end
 local function unexpired(h, now)
   return h.ea ~= nil and tonumber(h.ea) > now
 end
+-- An index lives as long as its longest-lived session: its expiry only
+-- ever moves later, so sessions made under a longer lifetime setting keep
+-- their entries.
+local function expire_later(key, at)
+  redis.call('PEXPIREAT', key, at, 'NX')
+  redis.call('PEXPIREAT', key, at, 'GT')
+end
 -- A session is live when it is active and has not expired.
 local function is_live(h, now)
   return h.st == 'active' and unexpired(h, now)

@@ -1,0 +1,120 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import type { KeyRingEntry } from "../config/parse-key-ring.js";
+
+const SECRET_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+// The location is padded to a multiple of this, so a token's length says little about it.
+const PAD_BYTES = 32;
+// RFC 3394 key wrap: its fixed initial value is the integrity check.
+const WRAP_IV = Buffer.from("a6a6a6a6a6a6a6a6", "hex");
+const WRAPPED_BYTES = SECRET_BYTES + 8;
+
+/** SessionLocation names one session: where a minted token points. */
+export interface SessionLocation {
+  readonly tenantId: string;
+  readonly sessionId: string;
+}
+
+/** TokenLocator mints tokens that carry their session's location, encrypted. */
+export interface TokenLocator {
+  /** Mints a token for a session, and its secret sealed for storage ("<kid>.<wrapped secret>"). */
+  mint(at: SessionLocation): { token: string; sealed: string };
+  /** The session a minted token names; undefined for anything this ring did not mint. */
+  locate(token: string): SessionLocation | undefined;
+  /** Rebuilds a minted token from its sealed secret; throws when it does not unseal for this session. */
+  reveal(sealed: string, at: SessionLocation): string;
+}
+
+/**
+ * createTokenLocator returns a locator over the token encryption key ring.
+ *
+ * A minted token is "<base64url secret>.<kid>.<base64url ciphertext+tag>":
+ * 32 CSPRNG bytes, then AES-256-GCM of "tenant\nsession id" (zero-padded to
+ * a multiple of 32 bytes) under a key derived (HKDF, "token-locator") from
+ * ring key <kid>, with the first 12 secret bytes as IV and secret+kid as
+ * associated data. A fresh secret per token keeps IVs from repeating, and
+ * the same secret always rebuilds the same token.
+ *
+ * The secret is stored sealed with AES key wrap (RFC 3394, NIST SP 800-38F
+ * KW) under a key derived per session (HKDF of ring key <kid>, bound to the
+ * tenant and session id): deterministic, authenticated, and 40 bytes, so the
+ * sealed value ("<kid>.<54 base64url>") fits one compact Redis hash value
+ * where AES-GCM's IV and tag would not. The first key mints; every key
+ * decodes, so keys rotate by prepending.
+ */
+export function createTokenLocator(ring: readonly KeyRingEntry[]): TokenLocator {
+  const active = ring[0];
+  if (!active) throw new Error("token locator needs at least one key");
+  const derive = (key: Buffer, info: string) => Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), info, 32));
+  const ringKeys = new Map(ring.map((e) => [e.id, e.key]));
+  const locatorKeys = new Map(ring.map((e) => [e.id, derive(e.key, "secure-session-storage/token-locator")]));
+  const sealingKey = (kid: string, at: SessionLocation) => {
+    const key = ringKeys.get(kid);
+    if (!key) throw new Error(`sealed token secret names no known key (${kid})`);
+    return derive(key, `secure-session-storage/token-secret\n${at.tenantId}\n${at.sessionId}`);
+  };
+
+  function build(secret: Buffer, kid: string, at: SessionLocation): string {
+    const key = locatorKeys.get(kid);
+    if (!key) throw new Error(`minted token names no known key (${kid})`);
+    const plain = Buffer.from(`${at.tenantId}\n${at.sessionId}`, "utf8");
+    const padded = Buffer.alloc(Math.ceil(plain.length / PAD_BYTES) * PAD_BYTES);
+    plain.copy(padded);
+    const cipher = createCipheriv("aes-256-gcm", key, secret.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.concat([secret, Buffer.from(kid)]));
+    const body = Buffer.concat([cipher.update(padded), cipher.final(), cipher.getAuthTag()]);
+    return `${secret.toString("base64url")}.${kid}.${body.toString("base64url")}`;
+  }
+
+  return {
+    mint(at) {
+      const secret = randomBytes(SECRET_BYTES);
+      const wrap = createCipheriv("id-aes256-wrap", sealingKey(active.id, at), WRAP_IV);
+      const wrapped = Buffer.concat([wrap.update(secret), wrap.final()]);
+      return { token: build(secret, active.id, at), sealed: `${active.id}.${wrapped.toString("base64url")}` };
+    },
+
+    locate(token) {
+      const parts = token.split(".");
+      if (parts.length !== 3) return undefined;
+      const [secretText, kid, bodyText] = parts as [string, string, string];
+      const key = locatorKeys.get(kid);
+      const secret = strictBase64url(secretText);
+      const body = strictBase64url(bodyText);
+      if (!key || secret?.length !== SECRET_BYTES || !body) return undefined;
+      if (body.length < TAG_BYTES + PAD_BYTES || (body.length - TAG_BYTES) % PAD_BYTES !== 0) return undefined;
+      try {
+        const decipher = createDecipheriv("aes-256-gcm", key, secret.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+        decipher.setAAD(Buffer.concat([secret, Buffer.from(kid)]));
+        decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+        const padded = Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]);
+        let end = padded.length;
+        while (end > 0 && padded[end - 1] === 0) end--;
+        const plain = padded.subarray(0, end).toString("utf8");
+        const newline = plain.indexOf("\n");
+        if (newline < 1 || newline === plain.length - 1) return undefined;
+        return { tenantId: plain.slice(0, newline), sessionId: plain.slice(newline + 1) };
+      } catch {
+        return undefined; // GCM did not verify: not a token this ring minted
+      }
+    },
+
+    reveal(sealed, at) {
+      const dot = sealed.lastIndexOf(".");
+      const kid = sealed.slice(0, dot);
+      const wrapped = dot < 1 ? undefined : strictBase64url(sealed.slice(dot + 1));
+      if (wrapped?.length !== WRAPPED_BYTES) throw new Error("sealed token secret is malformed");
+      // Throws when the integrity check fails: tampered, or another session's.
+      const unwrap = createDecipheriv("id-aes256-wrap", sealingKey(kid, at), WRAP_IV);
+      return build(Buffer.concat([unwrap.update(wrapped), unwrap.final()]), kid, at);
+    },
+  };
+}
+
+// Strict base64url: decoding must round-trip, so one token has one spelling.
+function strictBase64url(text: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  const bytes = Buffer.from(text, "base64url");
+  return bytes.toString("base64url") === text ? bytes : undefined;
+}
