@@ -1,139 +1,221 @@
 /**
- * npm run bench: measures the hot path (auth status by session token) over
- * REST/HTTP1.1, Connect and gRPC against a real local redis-server, with few
- * and with many sessions stored, and counts Redis commands per call.
+ * npm run bench: server CPU per call on the hot path (a session token's
+ * status: REST GET /auth/status, Connect JSON, gRPC GetAuthStatus), next to
+ * bare node:http / grpc-js servers doing the same Redis work, with 1,000 and
+ * 100,000 sessions stored (1,000,000 with --million or BENCH_MILLION=1).
  *
- *   BENCH_SECONDS (default 5)   BENCH_CONCURRENCY (default 32)
+ * Core 0: the service and the bare servers (one loaded at a time); core 1:
+ * redis-server and the load generator, each its own process. Variants are
+ * interleaved over rounds; the table shows medians over rounds. The figure
+ * that counts is the server's CPU time per call (/proc/<pid>/stat), which
+ * depends far less than calls/s on what else the machine is doing.
+ *
+ *   --json <file>   also write the results as JSON
+ *   BENCH_ROUNDS (5), BENCH_SECONDS (4), BENCH_WARMUP_SECONDS (2),
+ *   BENCH_SIZES (e.g. 1000,20000: instead of the sizes above, for a quick look)
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
-import type net from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { exportJWK, generateKeyPair } from "jose";
 import { Redis } from "ioredis";
-import { AuthStatusService } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
-import { parseConfig } from "../src/config/config.js";
-import { startRedisServer } from "../src/local/start-redis-server.js";
-import { createLogger } from "../src/observability/logger.js";
-import { createApp } from "../src/server.js";
-import { createRedisClient, waitUntilReady } from "../src/store/redis-client.js";
+import { seedBare } from "./bare-seed.js";
+import { onEnd, pinned, spawnOn } from "./children.js";
+import { runLoad, type LoadSpec } from "./load-protocol.js";
+import { freePort, waitForPort } from "./net-wait.js";
+import { cpuMicros } from "./proc-cpu.js";
+import { commandCounts, commandDelta, countTopLevel, memoryByType, usedMemory, type TypeUsage } from "./redis-stats.js";
+import { startRedis } from "./redis-server.js";
+import { median, table, type Row, type Sample } from "./report.js";
+import { seedService } from "./seed-service.js";
+import { ensureBuild, startService } from "./service.js";
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const args = process.argv.slice(2);
+const million = args.includes("--million") || process.env.BENCH_MILLION === "1";
+const jsonFile = args.includes("--json") ? (args[args.indexOf("--json") + 1] ?? "bench-results.json") : undefined;
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const seconds = Number(process.env.BENCH_SECONDS ?? 4);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const inFlight = 50;
+const censusCalls = 2000;
+const sizes = process.env.BENCH_SIZES
+  ? process.env.BENCH_SIZES.split(",").map(Number).sort((a, b) => a - b)
+  : [1_000, 100_000, ...(million ? [1_000_000] : [])];
+
+type Server = "service" | "bare-http" | "bare-grpc";
+interface Variant {
+  name: string;
+  server: Server;
+  baseline?: string;
+  load: Omit<LoadSpec, "tokensFile" | "inFlight" | "seconds" | "amount">;
+}
+
+const log = (message: string) => console.error(`[bench] ${message}`);
+
+/** ~1,000 tokens spread over everything stored, so calls do not all hit the newest sessions. */
+const spread = (tokens: string[], n = 1000) =>
+  Array.from({ length: Math.min(n, tokens.length) }, (_, i) => tokens[Math.floor((i * tokens.length) / Math.min(n, tokens.length))]!);
+
+async function startBare(script: string, redisUrl: string, hmacKey: Buffer) {
+  const port = await freePort();
+  const child = spawnOn(0, process.execPath, ["--enable-source-maps", new URL(script, import.meta.url).pathname], {
+    env: { PATH: process.env.PATH ?? "", REDIS_URL: redisUrl, PORT: String(port), BARE_HMAC_KEY: hmacKey.toString("base64") },
+  });
+  await waitForPort(port, child, script);
+  return { pid: child.pid!, port };
+}
 
 async function main() {
+  // Other work on the machine shows in calls/s and latency far more than in CPU-µs/call.
+  const loadAtStart = os.loadavg()[0]!;
   const dir = mkdtempSync(path.join(os.tmpdir(), "sss-bench-"));
-  const redisPort = 20000 + Math.floor(Math.random() * 20000);
-  const redisServer = await startRedisServer(dir, redisPort, false);
-  const { privateKey } = await generateKeyPair("ES256", { extractable: true });
-  const secret = randomBytes(24).toString("base64url");
-  const config = parseConfig({
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    API_CLIENTS: `bench:${secret}`,
-    TOKEN_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
-    TOKEN_HMAC_KEY: randomBytes(32).toString("base64"),
-    JWT_SIGNING_KEYS: JSON.stringify([{ ...(await exportJWK(privateKey)), kid: "bench" }]),
-    LOG_LEVEL: "silent",
-    MAX_SESSIONS_PER_USER: "10000",
-  });
-  const redis = createRedisClient(config.redis);
-  const app = createApp(config, { redis, logger: createLogger("silent") });
-  await waitUntilReady(redis, 10_000);
-  await new Promise<void>((r) => app.server.listen(0, "127.0.0.1", r));
-  const port = (app.server.address() as net.AddressInfo).port;
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const inspector = new Redis(`redis://127.0.0.1:${redisPort}`);
+  onEnd(() => rmSync(dir, { recursive: true, force: true }));
+  ensureBuild();
 
-  const tokens: string[] = [];
-  const save = async (userId: string) => {
-    const { token } = await app.core.create({ tenantId: "bench", userId, profile: { name: "Bench User", power: 100 } });
-    return token;
+  const redisUrl = await startRedis(dir);
+  const redis = new Redis(redisUrl);
+  const emptyMemory = await usedMemory(redis);
+  const service = await startService(redisUrl, dir);
+  const bareKey = randomBytes(32);
+  const bareHttp = await startBare("./bare-http-server.js", redisUrl, bareKey);
+  const bareGrpc = await startBare("./bare-grpc-server.js", redisUrl, bareKey);
+  const pids: Record<Server, number> = { service: service.pid, "bare-http": bareHttp.pid, "bare-grpc": bareGrpc.pid };
+  log(`redis ${redisUrl}, service :${service.port} (pid ${service.pid}), bare http :${bareHttp.port}, bare grpc :${bareGrpc.port}`);
+
+  const connectPath = "/sessionstorage.v1.AuthStatusService/GetAuthStatus";
+  const variants: Variant[] = [
+    { name: "REST GET /auth/status", server: "service", baseline: "bare node:http GET", load: { kind: "http", target: `http://127.0.0.1:${service.port}/auth/status` } },
+    { name: "bare node:http GET", server: "bare-http", load: { kind: "http", target: `http://127.0.0.1:${bareHttp.port}/auth/status` } },
+    { name: "Connect JSON POST", server: "service", baseline: "bare node:http POST", load: { kind: "http", method: "POST", body: "{}", target: `http://127.0.0.1:${service.port}${connectPath}` } },
+    { name: "bare node:http POST", server: "bare-http", load: { kind: "http", method: "POST", body: "{}", target: `http://127.0.0.1:${bareHttp.port}${connectPath}` } },
+    { name: "gRPC GetAuthStatus (h2c)", server: "service", baseline: "bare grpc-js", load: { kind: "grpc", target: `127.0.0.1:${service.port}` } },
+    { name: "bare grpc-js", server: "bare-grpc", load: { kind: "grpc", target: `127.0.0.1:${bareGrpc.port}` } },
+  ];
+
+  // Calls/s of each variant, last seen: a window is a number of calls, ~`seconds` long.
+  // (A timed autocannon run drops the calls in flight at its end, which the
+  // server did do: counting would then miss up to 50 calls' CPU.)
+  const rate = new Map<string, number>();
+
+  /** One measured window: server CPU and Redis commands from "go" until the last reply. */
+  const measure = async (v: Variant, tokensFile: string): Promise<Sample> => {
+    let cpuBefore = 0;
+    let commandsBefore = new Map<string, number>();
+    const amount = Math.max(inFlight * 20, Math.round(rate.get(v.name)! * seconds));
+    const r = await runLoad({ ...v.load, tokensFile, inFlight, amount }, async () => {
+      commandsBefore = await commandCounts(redis);
+      cpuBefore = cpuMicros(pids[v.server]);
+    });
+    const cpu = cpuMicros(pids[v.server]) - cpuBefore;
+    const commands = commandDelta(commandsBefore, await commandCounts(redis));
+    const calls = r.ok + r.failures; // a failed call is work the server did too
+    rate.set(v.name, r.ok / r.elapsedSeconds);
+    if (r.failures > 0) log(`${v.name}: ${r.failures} failed calls, e.g. ${r.failureSamples.join(" | ")}`);
+    return {
+      callsPerSecond: r.ok / r.elapsedSeconds, p50ms: r.p50ms, p99ms: r.p99ms, cpuMicrosPerCall: cpu / calls,
+      redisCommandsPerCall: commands.all / calls, redisScriptsPerCall: commands.scripts / calls, failures: r.failures,
+    };
   };
-  for (let i = 0; i < 100; i++) tokens.push(await save(`user-${i}`));
 
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const restCall = (token: string) =>
-    new Promise<void>((resolve, reject) => {
-      const req = http.get(`${baseUrl}/auth/status`, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-        res.resume();
-        res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+  const rows: Row[] = [];
+  let stored = 0;
+  let serviceTokens: string[] = [];
+  let bareTokens: string[] = [];
+  let serviceBytes = 0;
+  let bareBytes = 0;
+  for (const size of sizes) {
+    log(`storing sessions ${stored}..${size} through the REST API`);
+    const seedStart = performance.now();
+    let before = await usedMemory(redis);
+    serviceTokens = serviceTokens.concat(await seedService(service, stored, size));
+    log(`stored ${size - stored} sessions in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
+    serviceBytes += (await usedMemory(redis)) - before;
+    before = await usedMemory(redis);
+    bareTokens = bareTokens.concat(await seedBare(redis, bareKey, stored, size));
+    bareBytes += (await usedMemory(redis)) - before;
+    stored = size;
+    log("sampling Redis memory by key type");
+    const memory: Record<"service" | "bare", TypeUsage[]> = {
+      service: await memoryByType(redis, (k) => !k.startsWith("bare:")),
+      bare: await memoryByType(redis, (k) => k.startsWith("bare:")),
+    };
+    const tokensFiles = { service: path.join(dir, "service-tokens.json"), bare: path.join(dir, "bare-tokens.json") };
+    writeFileSync(tokensFiles.service, JSON.stringify(spread(serviceTokens)));
+    writeFileSync(tokensFiles.bare, JSON.stringify(spread(bareTokens)));
+    const tokensOf = (v: Variant) => (v.server === "service" ? tokensFiles.service : tokensFiles.bare);
+
+    // Warm-up (JIT, connections), then count the top-level Redis calls per call with MONITOR.
+    const topLevel = new Map<string, number>();
+    for (const v of variants) {
+      log(`${v.name}: warm-up ${warmupSeconds} s, then ${censusCalls} calls under MONITOR`);
+      const warm = await runLoad({ ...v.load, tokensFile: tokensOf(v), inFlight, seconds: warmupSeconds }, async () => {});
+      rate.set(v.name, warm.ok / warm.elapsedSeconds);
+      let calls = 0;
+      const seen = await countTopLevel(redisUrl, async () => {
+        const r = await runLoad({ ...v.load, tokensFile: tokensOf(v), inFlight, amount: censusCalls }, async () => {});
+        calls = r.ok + r.failures;
       });
-      req.on("error", reject);
-    });
-  const connectClient = createClient(AuthStatusService, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
-  const grpcClient = createClient(AuthStatusService, createGrpcTransport({ baseUrl }));
-  const rpcCall = (client: typeof grpcClient) => async (token: string) => {
-    const res = await client.getAuthStatus({}, { headers: { authorization: `Bearer ${token}` } });
-    if (!res.valid) throw new Error("invalid");
-  };
+      topLevel.set(v.name, seen / calls);
+    }
 
-  const results: Record<string, unknown>[] = [];
-  const run = async (name: string, call: (token: string) => Promise<void>, stored: number) => {
-    for (let i = 0; i < 200; i++) await call(tokens[i % tokens.length]!); // warm-up
-    await inspector.config("RESETSTAT");
-    const latencies: number[] = [];
-    const end = performance.now() + seconds * 1000;
-    let errors = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async (_, w) => {
-        for (let i = w; performance.now() < end; i += concurrency) {
-          const t0 = performance.now();
-          try {
-            await call(tokens[i % tokens.length]!);
-            latencies.push(performance.now() - t0);
-          } catch {
-            errors++;
-          }
-        }
-      }),
-    );
-    // commandstats counts the commands a script runs as well as the script
-    // call itself: round trips are the top-level calls (scripts + commands
-    // sent directly), which for this path must be exactly one script call.
-    const stats = await inspector.info("commandstats");
-    const calls = new Map([...stats.matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map(([, n, c]) => [n!, Number(c)]));
-    const scripts = (calls.get("evalsha") ?? 0) + (calls.get("eval") ?? 0);
-    const inScript = ["get", "hgetall", "hset", "pexpireat"].reduce((sum, n) => sum + (calls.get(n) ?? 0), 0);
-    const other = [...calls].filter(([n]) => !["info", "config", "evalsha", "eval", "get", "hgetall", "hset", "pexpireat"].includes(n)).reduce((s, [, c]) => s + c, 0);
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(2);
-    results.push({
-      transport: name,
-      sessionsStored: stored,
-      callsPerSecond: Math.round(latencies.length / seconds),
-      p50ms: pct(0.5),
-      p99ms: pct(0.99),
-      errors,
-      scriptCallsPerCall: (scripts / latencies.length).toFixed(2),
-      otherTopLevelCommands: other,
-      commandsInsideScriptPerCall: (inScript / latencies.length).toFixed(2),
-    });
-  };
+    const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      // Alternate the order so that a slow drift does not favour either side of a pair.
+      for (const v of round % 2 ? [...variants].reverse() : variants) {
+        const s = await measure(v, tokensOf(v));
+        samples.get(v.name)!.push(s);
+        log(`${size} sessions, round ${round + 1}/${rounds}, ${v.name}: ${Math.round(s.callsPerSecond)}/s, ${s.cpuMicrosPerCall.toFixed(0)} CPU-µs/call, p99 ${s.p99ms.toFixed(2)} ms`);
+      }
+    }
 
-  await run("REST HTTP/1.1", restCall, 100);
-  await run("Connect HTTP/1.1", rpcCall(connectClient), 100);
-  await run("gRPC h2c", rpcCall(grpcClient), 100);
-  // Many more sessions stored: the lookup cost must not change.
-  const batch: Promise<string>[] = [];
-  for (let i = 0; i < 20_000; i++) {
-    batch.push(save(`filler-${i % 2000}`));
-    if (batch.length === 500) await Promise.all(batch.splice(0));
+    for (const v of variants) {
+      const mine = samples.get(v.name)!;
+      const base = v.baseline ? samples.get(v.baseline)! : undefined;
+      const bare = v.server !== "service";
+      rows.push({
+        variant: v.name,
+        baseline: v.baseline,
+        sessions: size,
+        callsPerSecond: median(mine.map((s) => s.callsPerSecond)),
+        p50ms: median(mine.map((s) => s.p50ms)),
+        p99ms: median(mine.map((s) => s.p99ms)),
+        cpuMicrosPerCall: median(mine.map((s) => s.cpuMicrosPerCall)),
+        cpuRatio: base && median(mine.map((s, i) => s.cpuMicrosPerCall / base[i]!.cpuMicrosPerCall)),
+        p99Ratio: base && median(mine.map((s, i) => s.p99ms / base[i]!.p99ms)),
+        redisTopLevelPerCall: topLevel.get(v.name)!,
+        redisCommandsPerCall: median(mine.map((s) => s.redisCommandsPerCall)),
+        failures: mine.reduce((sum, s) => sum + s.failures, 0),
+        redisBytesPerSession: (bare ? bareBytes : serviceBytes) / size,
+        memoryByType: bare ? memory.bare : memory.service,
+      });
+    }
   }
-  await Promise.all(batch);
-  await run("REST HTTP/1.1", restCall, 20_100);
-  await run("gRPC h2c", rpcCall(grpcClient), 20_100);
 
-  console.table(results);
-  console.log(`(${seconds}s per row, ${concurrency} concurrent callers, ${os.cpus().length} cores, node ${process.version})`);
-  agent.destroy();
-  inspector.disconnect();
-  await app.close();
-  redisServer.kill("SIGTERM");
-  rmSync(dir, { recursive: true, force: true });
+  const info = await redis.info("server");
+  const machine = {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown",
+    pinned,
+    rounds,
+    secondsPerWindow: seconds,
+    inFlight,
+    loadAverage: { atStart: loadAtStart, atEnd: os.loadavg()[0]! },
+  };
+  console.log(table(rows));
+  console.log(
+    `\n${machine.cpus} cores (${machine.cpuModel}), node ${machine.node}, redis ${machine.redis}; ` +
+      (pinned ? "taskset: server on core 0, redis-server and load generator on core 1" : "taskset NOT used (no taskset or one core): processes share cores") +
+      `; load average ${machine.loadAverage.atStart.toFixed(1)} at start, ${machine.loadAverage.atEnd.toFixed(1)} at end` +
+      `; ${rounds} rounds × ~${seconds} s per variant, ${inFlight} calls in flight, medians over rounds. ` +
+      `Redis B/session: used_memory growth while storing ÷ sessions (service ${Math.round(serviceBytes / stored)}, bare ${Math.round(bareBytes / stored)}); empty Redis ${emptyMemory} B.`,
+  );
+  const failures = rows.reduce((sum, r) => sum + r.failures, 0);
+  if (failures > 0) console.log(`\n${failures} calls FAILED (see [bench] lines above): the figures above are not valid.`);
+  if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ machine, rows }, null, 2));
+  redis.disconnect();
+  process.exit(failures > 0 ? 1 : 0);
 }
 
 main().catch((e: unknown) => {

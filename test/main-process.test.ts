@@ -1,12 +1,28 @@
 import { spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, expect, inject, test } from "vitest";
 
-// The real entry point as a new user runs it: a child process of `tsx src/main.ts`.
+// The real entry point as production runs it: `node dist/src/main.js`, the
+// output of `npm run build` (./scripts/test.sh builds before the tests).
+const entry = "dist/src/main.js";
+
+/** The newest modification time of any file under `dir`. */
+const newest = (dir: string): number =>
+  Math.max(0, ...readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => statSync(path.join(e.parentPath, e.name)).mtimeMs));
+
+/** Why the build cannot be tested, if it cannot: a missing or stale build fails every test loudly instead of testing old code or skipping. */
+function buildProblem(): string | undefined {
+  if (!existsSync(entry)) return `${entry} is missing: run \`npm run build\` first (./scripts/test.sh does)`;
+  const built = statSync(entry).mtimeMs;
+  if (newest("src") > built || newest("gen") > built) return `${entry} is older than src/ or gen/: run \`npm run build\` first (./scripts/test.sh does)`;
+  return undefined;
+}
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -19,7 +35,9 @@ afterAll(() => {
 });
 
 function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const problem = buildProblem();
+  if (problem) throw new Error(problem);
+  const child = spawn(process.execPath, ["--enable-source-maps", entry], {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

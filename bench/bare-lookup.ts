@@ -1,0 +1,31 @@
+import { Redis } from "ioredis";
+import { idleMs, lookupLua, tokenHmac, tokenKey } from "./bare-schema.js";
+
+export interface BareSession {
+  createdAt: number;
+  lastAccessed: number;
+  expiresAt: number;
+  profile: Record<string, unknown>;
+}
+
+type Lookup = (pointer: string, now: number, idle: number) => Promise<[string, number, string] | null>;
+
+/**
+ * bareLookup connects as the service does (auto-pipelining) and returns the
+ * lookup: HMAC the token, one EVALSHA, decode. Plain idiomatic code, no tricks.
+ */
+export function bareLookup(redisUrl: string, hmacKey: Buffer) {
+  const redis = new Redis(redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+  redis.defineCommand("bareLookup", { numberOfKeys: 1, lua: lookupLua });
+  const run = (redis as unknown as { bareLookup: Lookup }).bareLookup.bind(redis);
+  return async (token: string): Promise<BareSession | undefined> => {
+    const now = Date.now();
+    const found = await run(tokenKey(tokenHmac(hmacKey, token)), now, idleMs);
+    if (!found) return undefined;
+    return { createdAt: Number(found[0]), lastAccessed: now, expiresAt: found[1], profile: JSON.parse(found[2]) as Record<string, unknown> };
+  };
+}
+
+/** The token of an `Authorization: Bearer <token>` value. */
+export const bearer = (value: string | undefined) =>
+  value?.startsWith("Bearer ") ? value.slice(7) : undefined;
