@@ -13,8 +13,8 @@ import { startTestApp, type TestApp, type TestClient } from "./support/test-app.
 const ISSUER = "https://sessions.example.test";
 const templates = {
   org: { lifetime_seconds: 120, claims: { email: "email", org: "org_id", plan: "plan" } },
-  // A template must not be able to forge the reserved claims.
-  sneaky: { lifetime_seconds: 30, claims: { sub: "email", sid: "email", iss: "email", exp: "n", iat: "n", mail: "email" } },
+  // Reserved claims (aud, sub, sid, iss, iat, exp) are refused at start-up (test/tenant-binding.test.ts).
+  mailer: { lifetime_seconds: 30, claims: { mail: "email" } },
 };
 
 let t: TestApp;
@@ -432,6 +432,7 @@ describe("POST /v1/client/sessions/{session_id}/tokens/{template_name}", () => {
     expect(payload).toEqual({
       sub: userId,
       sid: s.id,
+      aud: t.clientA.id,
       iss: ISSUER,
       iat: expect.any(Number),
       exp: expect.any(Number),
@@ -453,14 +454,15 @@ describe("POST /v1/client/sessions/{session_id}/tokens/{template_name}", () => {
     expect(payload.sub).toBe(userId);
   });
 
-  test("template claims cannot override sub, sid, iss, iat or exp", async () => {
+  test("a template's claims come with sub, sid, aud, iss, iat and exp of the session, never instead of them", async () => {
     const userId = uid();
-    const s = await save(t.clientA, userId, { email: "mallory@example.com", n: 9_999_999_999 });
-    const res = await call("POST", sessionPath(s.id, "tokens/sneaky"), bearer(s.token));
+    const s = await save(t.clientA, userId, { email: "mallory@example.com", n: 9_999_999_999, sub: "admin", aud: "other" });
+    const res = await call("POST", sessionPath(s.id, "tokens/mailer"), bearer(s.token));
     expect(res.status).toBe(200);
     const { payload } = await verify(res.body.jwt);
     expect(payload.sub).toBe(userId);
     expect(payload.sid).toBe(s.id);
+    expect(payload.aud).toBe(t.clientA.id);
     expect(payload.iss).toBe(ISSUER);
     expect(payload.mail).toBe("mallory@example.com");
     expect(payload.exp! - payload.iat!).toBe(30);

@@ -120,6 +120,12 @@ async function exercise(t: TestApp) {
   // Cookie validation takes the same token path.
   const validated = await fetch(`${t.baseUrl}/api/session/validateSession`, { method: "POST", headers: { cookie: `sessionCookie=${newToken}` } });
   expect(validated.status).toBe(200);
+  // Another tenant's credentials make a caller's token unknown: on Cluster the
+  // pointed key's tenant is checked before the session is read or slid.
+  const statusWith = (headers: Record<string, string>) =>
+    fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${newToken}`, ...headers } });
+  expect((await statusWith(t.clientB.headers)).status).toBe(401);
+  expect((await statusWith(t.clientA.headers)).status).toBe(200);
   // Clear all of the tenant.
   const cleared = (await (await fetch(`${t.baseUrl}/api/v1/session-storage`, { method: "DELETE", headers })).json()) as { deleted_count: number };
   expect(cleared.deleted_count).toBe(2 + 2);
@@ -144,6 +150,9 @@ async function expectOneRoundTripForMintedTokens(t: TestApp, ports: number[]) {
   const cli = (port: number, ...args: string[]) => execFileSync("redis-cli", ["-p", String(port), ...args]).toString();
   for (const port of ports) cli(port, "config", "resetstat");
   for (let i = 0; i < 3; i++) expect((await status()).status).toBe(200);
+  // Another tenant's credentials: refused from the token alone, no Redis call at all.
+  const foreign = await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${token}`, ...t.clientB.headers } });
+  expect(foreign.status).toBe(401);
   const calls: Record<string, number> = {};
   for (const port of ports) {
     for (const match of cli(port, "info", "commandstats").matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {

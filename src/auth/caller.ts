@@ -19,18 +19,32 @@ export function requireApiClient(ctx: HandlerContext): string {
 }
 
 /**
- * resolveCaller accepts API client credentials or a session token (Bearer).
- * A token is resolved and slid in one round trip; a dead or unknown token is
- * UNAUTHENTICATED.
+ * authenticateToken resolves a session token (Bearer or cookie) for this
+ * call, sliding it when asked. When the call also carries API client
+ * credentials they scope the token to that tenant: another tenant's session
+ * is then exactly an unknown token (undefined), and is never slid. This is
+ * how a relying service asks "is this token a live session of mine?".
+ */
+export function authenticateToken(ctx: HandlerContext, core: SessionCore, token: string, slide: boolean): Promise<Session | undefined> {
+  return core.authenticate(token, slide, ctx.values.get(credentialsKey).clientId);
+}
+
+/**
+ * resolveCaller accepts a session token (Bearer) or API client credentials.
+ * A Bearer token, when sent, says who is calling: its session's holder;
+ * credentials sent with it only scope it to their tenant (a token of another
+ * tenant is then unknown). Without a token, the API client acts for its
+ * tenant. A token is resolved and slid in one round trip; a dead, unknown or
+ * foreign token is UNAUTHENTICATED.
  */
 export async function resolveCaller(ctx: HandlerContext, core: SessionCore): Promise<Caller> {
   const credentials = ctx.values.get(credentialsKey);
-  if (credentials.clientId !== undefined) return { kind: "client", tenantId: credentials.clientId };
   if (credentials.bearerToken !== undefined) {
-    const session = await core.authenticate(credentials.bearerToken, true);
+    const session = await authenticateToken(ctx, core, credentials.bearerToken, true);
     if (!session) throw new ConnectError("session token expired or invalid", Code.Unauthenticated);
     return { kind: "session", tenantId: session.tenantId, session };
   }
+  if (credentials.clientId !== undefined) return { kind: "client", tenantId: credentials.clientId };
   throw new ConnectError(
     "credentials required: send Authorization: Bearer <session token>, or the ClientID and ClientSecret headers",
     Code.Unauthenticated,

@@ -6,7 +6,10 @@ import { createContextKey } from "@connectrpc/connect";
  * carried, because resolving them is the service's one Redis round trip.
  */
 export interface Credentials {
-  /** The verified API client (tenant), when ClientID and ClientSecret were sent. */
+  /**
+   * The verified API client (tenant), when ClientID and ClientSecret were
+   * sent. Sent with a session token, it scopes the token to this tenant.
+   */
   readonly clientId?: string;
   /** The token of an `Authorization: Bearer` header. */
   readonly bearerToken?: string;

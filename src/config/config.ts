@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import { parseApiClients, type ApiClient } from "./parse-api-clients.js";
 import { parseKeyRing, type KeyRingEntry } from "./parse-key-ring.js";
+import { reservedClaims } from "../crypto/jwt-issuer.js";
 
 /** Config is the service's validated configuration; parsed once, then frozen. */
 export interface Config {
@@ -242,6 +243,10 @@ function parseTemplates(v: string): Record<string, JwtTemplate> {
     const claims = (t.claims ?? {}) as Record<string, unknown>;
     for (const [claim, field] of Object.entries(claims)) {
       if (typeof field !== "string") throw new Error(`template "${name}": claim "${claim}" must name a profile field`);
+      // The issuer sets these itself; a template that names one is a mistake to catch now.
+      if (reservedClaims.includes(claim)) {
+        throw new Error(`template "${name}": claim "${claim}" is set by the service and cannot come from a template (reserved: ${reservedClaims.join(", ")})`);
+      }
     }
     out[name] = Object.freeze({ lifetimeSeconds: lifetime, claims: Object.freeze(claims as Record<string, string>) });
   }

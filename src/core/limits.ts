@@ -5,8 +5,16 @@ export const limits = Object.freeze({
   /** 32 at least, so the 12 characters of a token preview leave 20 unknown. */
   tokenMinLength: 32,
   tokenMaxLength: 4096,
-  /** Printable ASCII without spaces: what may travel in an Authorization header or cookie. */
-  tokenPattern: /^[\x21-\x7e]+$/,
+  /**
+   * RFC 6265 cookie-octets: printable ASCII without space, DQUOTE, comma,
+   * semicolon or backslash. A token travels as a cookie value and in an
+   * Authorization header, so it must not be able to end the value early and
+   * add cookie attributes. JWTs and base64url tokens pass.
+   */
+  tokenPattern: /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+$/,
+  tokenCharactersRule:
+    'token may contain only characters valid in a cookie value: printable ASCII except space, double quote ("), ' +
+    "comma (,), semicolon (;) and backslash (\\); JWTs and base64url tokens qualify",
   profileMaxBytes: 8192,
   metadataMaxBytes: 4096,
   defaultPageSize: 20,

@@ -25,8 +25,12 @@ export interface NewSession {
 export interface SessionCore {
   now(): number;
   create(input: NewSession): Promise<{ session: Session; token: string }>;
-  /** Resolves a session token; slides the expiry when asked; one round trip (a caller's token on Cluster: two). */
-  authenticate(token: string, slide: boolean): Promise<Session | undefined>;
+  /**
+   * Resolves a session token; slides the expiry when asked; one round trip (a
+   * caller's token on Cluster: two). With `tenantId`, a session of another
+   * tenant is an unknown token, never slid.
+   */
+  authenticate(token: string, slide: boolean, tenantId?: string): Promise<Session | undefined>;
   /** A session of the tenant that has not expired (and is active, if asked); NOT_FOUND otherwise. */
   get(tenantId: string, sessionId: string, scope?: Scope): Promise<Session>;
   listUser(tenantId: string, userId: string): Promise<readonly Session[]>;
@@ -83,7 +87,7 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       throw new ConnectError(`token must be ${limits.tokenMinLength}-${limits.tokenMaxLength} characters`, Code.InvalidArgument);
     }
     if (!limits.tokenPattern.test(token)) {
-      throw new ConnectError("token must be printable ASCII without spaces", Code.InvalidArgument);
+      throw new ConnectError(limits.tokenCharactersRule, Code.InvalidArgument);
     }
     // A token this service minted names its session by construction: it is
     // already some session's, and no other may hold it.
@@ -184,9 +188,12 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       return { session, token };
     },
 
-    async authenticate(token, slide) {
+    async authenticate(token, slide, tenantId) {
       if (token.length < limits.tokenMinLength || token.length > limits.tokenMaxLength) return undefined;
-      return store.findByToken({ hash: tokenHash.digest(token), at: tokenLocator.locate(token) }, now(), slide);
+      const at = tokenLocator.locate(token);
+      // A minted token names its tenant: another tenant's needs no Redis call.
+      if (at && tenantId !== undefined && at.tenantId !== tenantId) return undefined;
+      return store.findByToken({ hash: tokenHash.digest(token), at, tenantId }, now(), slide);
     },
 
     get,

@@ -12,9 +12,27 @@ export interface PublicJwk {
   readonly use: string;
 }
 
+/**
+ * Claims the issuer sets itself. Extra claims never override them: a JWT
+ * says whose session it is (sub, sid), for which tenant (aud), from whom
+ * (iss) and for how long (iat, exp), whatever a template or profile holds.
+ */
+export const reservedClaims: readonly string[] = Object.freeze(["aud", "sub", "sid", "iss", "iat", "exp"]);
+
+/** JwtSubject is the session a JWT speaks for. */
+export interface JwtSubject {
+  /** The user id (sub). */
+  readonly userId: string;
+  /** The session id (sid). */
+  readonly sessionId: string;
+  /** The owning API client (aud): the tenant that may accept the JWT. */
+  readonly audience: string;
+}
+
 /** JwtIssuer signs short-lived session JWTs and publishes its public keys. */
 export interface JwtIssuer {
-  sign(claims: Record<string, unknown>, subject: string, lifetimeSeconds: number): Promise<string>;
+  /** Signs `extra` claims (reserved names dropped) with the subject's reserved ones. */
+  sign(subject: JwtSubject, lifetimeSeconds: number, extra?: Readonly<Record<string, unknown>>): Promise<string>;
   /** Every configured key's public half; the signing key first. */
   publicKeys(): readonly PublicJwk[];
 }
@@ -40,11 +58,15 @@ export function createJwtIssuer(keys: readonly JsonWebKeyWithKid[], issuer: stri
     })),
   );
   return {
-    async sign(claims, subject, lifetimeSeconds) {
+    async sign(subject, lifetimeSeconds, extra = {}) {
       const now = Math.floor(Date.now() / 1000);
+      const claims: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(extra)) if (!reservedClaims.includes(name)) claims[name] = value;
+      claims.sid = subject.sessionId;
       return new SignJWT(claims)
         .setProtectedHeader({ alg: "ES256", kid: active.kid, typ: "JWT" })
-        .setSubject(subject)
+        .setSubject(subject.userId)
+        .setAudience(subject.audience)
         .setIssuer(issuer)
         .setIssuedAt(now)
         .setExpirationTime(now + lifetimeSeconds)

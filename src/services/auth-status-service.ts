@@ -1,6 +1,7 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { AuthStatusService } from "../../gen/sessionstorage/v1/auth_status_service_pb.js";
+import { authenticateToken } from "../auth/caller.js";
 import { credentialsKey } from "../auth/credentials.js";
 import { secondsRemaining } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
@@ -8,7 +9,9 @@ import { requestIdKey } from "../observability/request-id.js";
 
 /**
  * createAuthStatusService implements the Auth status API. The document's
- * messages carry the request id, so they are built here with it.
+ * messages carry the request id, so they are built here with it. API client
+ * credentials sent with the Bearer token ask "a live session of my tenant?":
+ * another tenant's session is then answered exactly as an unknown token.
  */
 export function createAuthStatusService(core: SessionCore): ServiceImpl<typeof AuthStatusService> {
   return {
@@ -17,7 +20,7 @@ export function createAuthStatusService(core: SessionCore): ServiceImpl<typeof A
       if (bearerToken === undefined) {
         throw new ConnectError("No authorization token provided", Code.Unauthenticated);
       }
-      const session = await core.authenticate(bearerToken, true);
+      const session = await authenticateToken(ctx, core, bearerToken, true);
       if (!session) {
         const requestId = ctx.values.get(requestIdKey);
         return { success: true, valid: false, message: `Session expired or invalid [request_id: ${requestId}]` };

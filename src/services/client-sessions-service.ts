@@ -6,6 +6,7 @@ import type { JwtTemplate } from "../config/config.js";
 import { visibleStatus, type Session } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
 import type { JwtIssuer } from "../crypto/jwt-issuer.js";
+import { noStore } from "./no-store.js";
 
 export interface ClientSessionsDeps {
   readonly core: SessionCore;
@@ -49,14 +50,19 @@ export function createClientSessionsService(deps: ClientSessionsDeps): ServiceIm
     return { caller, session: await sessionForCaller(caller, core, sessionId) };
   }
 
-  // Tokens only for live sessions; claims never override sub, sid, iss, iat or exp.
-  async function issue(session: Session, lifetimeSeconds: number, extra: Record<string, unknown>) {
+  // Tokens only for live sessions; claims never override aud, sub, sid, iss,
+  // iat or exp (the issuer drops them). The JWT is a bearer credential, so
+  // no cache keeps the reply.
+  async function issue(ctx: HandlerContext, session: Session, lifetimeSeconds: number, extra: Record<string, unknown>) {
     if (session.status !== "active") {
       throw new ConnectError(`session "${session.id}" is ${session.status}; only active sessions get tokens`, Code.NotFound);
     }
     // A JWT never outlives the session it speaks for.
     const sessionLeft = Math.floor((session.expiresAt - core.now()) / 1000);
-    return { jwt: await jwt.sign({ ...extra, sid: session.id }, session.userId, Math.max(1, Math.min(lifetimeSeconds, sessionLeft))) };
+    const subject = { userId: session.userId, sessionId: session.id, audience: session.tenantId };
+    const signed = await jwt.sign(subject, Math.max(1, Math.min(lifetimeSeconds, sessionLeft)), extra);
+    noStore(ctx);
+    return { jwt: signed };
   }
 
   return {
@@ -82,7 +88,7 @@ export function createClientSessionsService(deps: ClientSessionsDeps): ServiceIm
 
     async createSessionToken(req, ctx) {
       const { session } = await target(ctx, req.sessionId);
-      return issue(session, deps.jwtTtlSeconds, {});
+      return issue(ctx, session, deps.jwtTtlSeconds, {});
     },
 
     async createSessionTokenFromTemplate(req, ctx) {
@@ -96,7 +102,7 @@ export function createClientSessionsService(deps: ClientSessionsDeps): ServiceIm
         const value = session.profile?.[field];
         if (value !== undefined) claims[claim] = value;
       }
-      return issue(session, template.lifetimeSeconds, claims);
+      return issue(ctx, session, template.lifetimeSeconds, claims);
     },
   };
 }

@@ -1,11 +1,12 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { CookieSessionService } from "../../gen/sessionstorage/v1/cookie_session_service_pb.js";
-import { requireApiClient } from "../auth/caller.js";
+import { authenticateToken, requireApiClient } from "../auth/caller.js";
 import { credentialsKey } from "../auth/credentials.js";
 import { limits } from "../core/limits.js";
 import type { JsonObject } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
-import { expiredSessionCookie, sessionCookie, type CookieOptions } from "./session-cookie.js";
+import { noStore, noStoreHeaders } from "./no-store.js";
+import { checkCookieOptions, expiredSessionCookie, isCookieValue, sessionCookie, type CookieOptions } from "./session-cookie.js";
 
 // The document's messages, verbatim.
 const messages = Object.freeze({
@@ -36,6 +37,7 @@ export interface CookieSessionOptions extends CookieOptions {
  */
 export function createCookieSessionService(core: SessionCore, options: CookieSessionOptions): ServiceImpl<typeof CookieSessionService> {
   const cookies: CookieOptions = { secure: options.secure, domain: options.domain };
+  checkCookieOptions(cookies);
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
 
   const profileText = (profile: JsonObject | undefined, field: string) => {
@@ -53,6 +55,16 @@ export function createCookieSessionService(core: SessionCore, options: CookieSes
     throw new ConnectError(foreignOrigin, Code.PermissionDenied);
   }
 
+  // The cookie's session, slid when asked. API client credentials sent with
+  // the cookie scope it to their tenant. A value that could not have come
+  // from our Set-Cookie (not cookie-octets) is no session cookie at all.
+  const cookieSession = (ctx: HandlerContext, token: string, slide: boolean) =>
+    isCookieValue(token) ? authenticateToken(ctx, core, token, slide) : Promise.resolve(undefined);
+
+  // The expired-cookie answer also drops the cookie, so it is not cached either.
+  const cookieExpired = () =>
+    new ConnectError(messages.cookieExpired, Code.FailedPrecondition, { ...noStoreHeaders, "set-cookie": expiredSessionCookie(cookies) });
+
   return {
     async createCookieSession(req, ctx) {
       const tenantId = requireApiClient(ctx);
@@ -63,6 +75,7 @@ export function createCookieSessionService(core: SessionCore, options: CookieSes
       if (req.email !== "") profile.email = req.email;
       if (req.role !== "") profile.role = req.role;
       const { session, token } = await core.create({ tenantId, userId: req.userId, profile });
+      noStore(ctx);
       ctx.responseHeader.append("set-cookie", sessionCookie(token, session.expiresAt, cookies));
       return {
         text: {
@@ -79,11 +92,10 @@ export function createCookieSessionService(core: SessionCore, options: CookieSes
       refuseForeignOrigin(ctx);
       const { sessionCookie: token } = ctx.values.get(credentialsKey);
       if (token === undefined || token === "") throw new ConnectError(messages.cookieRequired, Code.InvalidArgument);
-      const session = await core.authenticate(token, true);
-      if (!session) {
-        throw new ConnectError(messages.cookieExpired, Code.FailedPrecondition, { "set-cookie": expiredSessionCookie(cookies) });
-      }
+      const session = await cookieSession(ctx, token, true);
+      if (!session) throw cookieExpired();
       // The expiry slid: send the cookie again so the browser keeps it as long.
+      noStore(ctx);
       ctx.responseHeader.append("set-cookie", sessionCookie(token, session.expiresAt, cookies));
       return {
         message: messages.notExpired,
@@ -96,11 +108,10 @@ export function createCookieSessionService(core: SessionCore, options: CookieSes
       const { sessionCookie: token } = ctx.values.get(credentialsKey);
       if (token === undefined) throw new ConnectError(messages.cookieRequired, Code.InvalidArgument);
       if (token === "") throw new ConnectError(messages.sessionIdRequired, Code.InvalidArgument);
-      const session = await core.authenticate(token, false);
-      if (!session) {
-        throw new ConnectError(messages.cookieExpired, Code.FailedPrecondition, { "set-cookie": expiredSessionCookie(cookies) });
-      }
+      const session = await cookieSession(ctx, token, false);
+      if (!session) throw cookieExpired();
       await core.delete(session.tenantId, session.id);
+      noStore(ctx);
       ctx.responseHeader.append("set-cookie", expiredSessionCookie(cookies));
       return { message: messages.deleted };
     },

@@ -2,12 +2,13 @@ import { type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { SessionStorageService, StoredSessionSchema } from "../../gen/sessionstorage/v1/session_storage_service_pb.js";
-import { requireApiClient, resolveCaller } from "../auth/caller.js";
+import { authenticateToken, requireApiClient, resolveCaller } from "../auth/caller.js";
 import { credentialsKey } from "../auth/credentials.js";
 import { isLive, secondsRemaining, type Session, type SessionMetadata } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
 import { tokenPreview } from "../core/token-preview.js";
 import { sessionNotFound } from "../core/session-not-found.js";
+import { noStore } from "./no-store.js";
 import { parsePageSize } from "./page-size.js";
 
 type StoredSessionInit = MessageInitShape<typeof StoredSessionSchema>;
@@ -38,13 +39,14 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
   }
 
   // current/validity: a Bearer caller means its own session (slid by the
-  // lookup); an API client names the user. A dead or unknown Bearer token is
-  // UNAUTHENTICATED for current (the credential is what is wrong) and "not
+  // lookup; API client credentials sent with it scope it to their tenant); an
+  // API client alone names the user. A dead, unknown or foreign Bearer token
+  // is UNAUTHENTICATED for current (the credential is what is wrong) and "not
   // valid" for validity (answering that is validity's job).
   async function currentFor(ctx: HandlerContext, userId: string, deadTokenIsUnauthenticated: boolean): Promise<Session | undefined> {
-    const { clientId, bearerToken } = ctx.values.get(credentialsKey);
-    if (clientId === undefined && bearerToken !== undefined) {
-      const session = await core.authenticate(bearerToken, true);
+    const { bearerToken } = ctx.values.get(credentialsKey);
+    if (bearerToken !== undefined) {
+      const session = await authenticateToken(ctx, core, bearerToken, true);
       if (!session && deadTokenIsUnauthenticated) throw new ConnectError("session token expired or invalid", Code.Unauthenticated);
       return session;
     }
@@ -85,6 +87,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
         throw sessionNotFound(req.id);
       }
       const session = caller.kind === "session" ? caller.session : await core.get(caller.tenantId, req.id);
+      noStore(ctx);
       return { session: toStored(session, true) };
     },
 
@@ -93,6 +96,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
       if (!session) {
         throw new ConnectError(req.userId ? `user "${req.userId}" has no current session` : "no current session", Code.NotFound);
       }
+      noStore(ctx);
       return {
         token: core.revealToken(session),
         expiresAt: timestampFromMs(session.expiresAt),
@@ -122,7 +126,10 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
       });
       const stored = toStored(session, false);
       // A minted token is shown once, now; a caller's own token is not echoed.
-      if (req.token === undefined) stored.token = token;
+      if (req.token === undefined) {
+        stored.token = token;
+        noStore(ctx);
+      }
       return { session: stored };
     },
 

@@ -41,6 +41,11 @@ export const redisKeys = Object.freeze({
     const match = sessionKeyPattern.exec(key);
     return match ? { tenantId: match[1]!, userId: match[2]!, suffix: match[3]! } : undefined;
   },
+  /**
+   * What every key of a tenant's users starts with. Tenant ids hold no ':',
+   * so a key starting with it is this tenant's and no other's.
+   */
+  tenantUserPrefix: (tenantId: string) => `${prefix}{${tenantId}:`,
   userIndex: (tenantId: string, userId: string) => `${prefix}{${tenantId}:${userId}}:i`,
   tokenPointer: (tokenHash: string) => `${prefix}t:${tokenHash}`,
   tenantBucket: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:x`,

@@ -77,30 +77,38 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
 
   async function findByToken(token: TokenLookup, now: number, doSlide: boolean): Promise<Session | undefined> {
     const args = [String(now), token.hash, doSlide ? "1" : "0"];
+    const foreign = (tenantId: string) => token.tenantId !== undefined && tenantId !== token.tenantId;
     if (token.at) {
       // A minted token names its session: one script on its key, on every topology.
+      if (foreign(token.at.tenantId)) return undefined;
       const at = locate(token.at.tenantId, token.at.sessionId);
       return at ? sessionFromReply(at, await scripts.ssSlideSession(at.key, ...args)) : undefined;
     }
     const pointer = redisKeys.tokenPointer(token.hash);
     if (!isCluster) {
-      const reply = (await scripts.ssFindByToken(pointer, ...args)) as [string, string[]] | null;
+      // The script checks the pointed key's tenant before it slides anything.
+      const expected = token.tenantId === undefined ? "" : redisKeys.tenantUserPrefix(token.tenantId);
+      const reply = (await scripts.ssFindByToken(pointer, ...args, expected)) as [string, string[]] | null;
       const place = reply ? redisKeys.parseSession(reply[0]) : undefined;
       return place ? sessionFromReply(place, reply![1]) : undefined;
     }
     // On Cluster the pointer and the session are in different slots: two round trips.
     const key = await redis.get(pointer);
     const place = key ? redisKeys.parseSession(key) : undefined;
-    const session = place ? sessionFromReply(place, await scripts.ssSlideSession(key!, ...args)) : undefined;
+    if (!place || foreign(place.tenantId)) return undefined;
+    const session = sessionFromReply(place, await scripts.ssSlideSession(key!, ...args));
     if (session && doSlide) await redis.pexpireat(pointer, session.expiresAt);
     return session;
   }
 
   /**
    * Claims a caller's token for a session key: the pointer is the uniqueness
-   * check. A pointer held by a session that can no longer authenticate
-   * (ended, removed) may be taken over; one whose session does not exist yet
-   * may belong to a create in flight, so it counts as held.
+   * check. A pointer held by a session of the same tenant that can no longer
+   * authenticate (ended, removed) may be taken over; one whose session does
+   * not exist yet may belong to a create in flight, so it counts as held. A
+   * session of another tenant holds its token, live or not, for as long as
+   * its record exists: otherwise a tenant could revive another's dead token
+   * as its own session.
    */
   async function claimToken(tokenHash: string, key: string, expiresAt: number, now: number): Promise<boolean> {
     const pointer = redisKeys.tokenPointer(tokenHash);
@@ -111,6 +119,8 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
       // Already this session's: nothing was claimed, so nothing to give back.
       if (holderKey === key) return false;
       const place = redisKeys.parseSession(holderKey);
+      const claimant = redisKeys.parseSession(key);
+      if (place && claimant && place.tenantId !== claimant.tenantId) throw new TokenInUseError();
       const holder = place ? sessionFromReply(place, await redis.hgetall(holderKey)) : undefined;
       // A live holder keeps the claim even if its hash does not show the token
       // yet: that is a token change still in flight. (A pointer naming no

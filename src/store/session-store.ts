@@ -8,6 +8,11 @@ export interface TokenLookup {
   readonly hash: string;
   /** Where a minted token points; absent for a caller's token. */
   readonly at?: { readonly tenantId: string; readonly sessionId: string };
+  /**
+   * Only a session of this tenant counts: another tenant's is not found and
+   * not slid, as if the token were unknown.
+   */
+  readonly tenantId?: string;
 }
 
 /** LimitReachedError says a user already has the maximum number of live sessions. */

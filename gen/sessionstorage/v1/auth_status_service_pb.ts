@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file sessionstorage/v1/auth_status_service.proto.
  */
 export const file_sessionstorage_v1_auth_status_service: GenFile = /*@__PURE__*/
-  fileDesc("CitzZXNzaW9uc3RvcmFnZS92MS9hdXRoX3N0YXR1c19zZXJ2aWNlLnByb3RvEhFzZXNzaW9uc3RvcmFnZS52MSIWChRHZXRBdXRoU3RhdHVzUmVxdWVzdCLUAQoLQXV0aFNlc3Npb24SLgoKY3JlYXRlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNbGFzdF9hY2Nlc3NlZBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPdGltZW91dF9taW51dGVzGAMgASgFEhkKEXJlbWFpbmluZ19zZWNvbmRzGAQgASgFEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrEBChVHZXRBdXRoU3RhdHVzUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBINCgV2YWxpZBgCIAEoCBIlCgR1c2VyGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIvCgdzZXNzaW9uGAQgASgLMh4uc2Vzc2lvbnN0b3JhZ2UudjEuQXV0aFNlc3Npb24SFAoHbWVzc2FnZRgFIAEoCUgAiAEBQgoKCF9tZXNzYWdlMqEBChFBdXRoU3RhdHVzU2VydmljZRKDAQoNR2V0QXV0aFN0YXR1cxInLnNlc3Npb25zdG9yYWdlLnYxLkdldEF1dGhTdGF0dXNSZXF1ZXN0Giguc2Vzc2lvbnN0b3JhZ2UudjEuR2V0QXV0aFN0YXR1c1Jlc3BvbnNlIh/q4BgHGgV2YWxpZILT5JMCDhIML2F1dGgvc3RhdHVzGgbq4BgCEAFiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_sessionstorage_v1_rest]);
+  fileDesc("CitzZXNzaW9uc3RvcmFnZS92MS9hdXRoX3N0YXR1c19zZXJ2aWNlLnByb3RvEhFzZXNzaW9uc3RvcmFnZS52MSIWChRHZXRBdXRoU3RhdHVzUmVxdWVzdCLUAQoLQXV0aFNlc3Npb24SLgoKY3JlYXRlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNbGFzdF9hY2Nlc3NlZBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPdGltZW91dF9taW51dGVzGAMgASgFEhkKEXJlbWFpbmluZ19zZWNvbmRzGAQgASgFEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wItEBChVHZXRBdXRoU3RhdHVzUmVzcG9uc2USFAoHc3VjY2VzcxgBIAEoCEgAiAEBEhIKBXZhbGlkGAIgASgISAGIAQESJQoEdXNlchgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLwoHc2Vzc2lvbhgEIAEoCzIeLnNlc3Npb25zdG9yYWdlLnYxLkF1dGhTZXNzaW9uEhQKB21lc3NhZ2UYBSABKAlIAogBAUIKCghfc3VjY2Vzc0IICgZfdmFsaWRCCgoIX21lc3NhZ2UyoQEKEUF1dGhTdGF0dXNTZXJ2aWNlEoMBCg1HZXRBdXRoU3RhdHVzEicuc2Vzc2lvbnN0b3JhZ2UudjEuR2V0QXV0aFN0YXR1c1JlcXVlc3QaKC5zZXNzaW9uc3RvcmFnZS52MS5HZXRBdXRoU3RhdHVzUmVzcG9uc2UiH+rgGAcaBXZhbGlkgtPkkwIOEgwvYXV0aC9zdGF0dXMaBurgGAIQAWIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_sessionstorage_v1_rest]);
 
 /**
  * GetAuthStatusRequest is empty: the token travels in the Authorization header.
@@ -87,18 +87,20 @@ export const AuthSessionSchema: GenMessage<AuthSession> = /*@__PURE__*/
  */
 export type GetAuthStatusResponse = Message<"sessionstorage.v1.GetAuthStatusResponse"> & {
   /**
-   * Whether the check itself worked.
+   * Whether the check itself worked. Explicit presence, so a false is still
+   * sent (Connect JSON leaves out implicit-presence fields at their default).
    *
-   * @generated from field: bool success = 1;
+   * @generated from field: optional bool success = 1;
    */
-  success: boolean;
+  success?: boolean | undefined;
 
   /**
-   * Whether the session is alive.
+   * Whether the session is alive: always present, false included, so a
+   * client over Connect or gRPC sees valid false rather than nothing.
    *
-   * @generated from field: bool valid = 2;
+   * @generated from field: optional bool valid = 2;
    */
-  valid: boolean;
+  valid?: boolean | undefined;
 
   /**
    * The user profile stored with the session.

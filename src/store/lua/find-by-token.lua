@@ -5,10 +5,13 @@
 -- slide-session.lua instead. (A minted token names its session itself and
 -- always takes slide-session.lua.)
 -- KEYS: token pointer
--- ARGV: now, token hash, slide (1/0)
+-- ARGV: now, token hash, slide (1/0), key prefix of the expected tenant or ''
 -- Returns {session key, fields} or false.
 local key = redis.call('GET', KEYS[1])
 if not key then return false end
+-- Another tenant's session is an unknown token to this caller: checked
+-- before the slide, so it is never touched.
+if ARGV[4] ~= '' and string.sub(key, 1, #ARGV[4]) ~= ARGV[4] then return false end
 local out = slide_session(key, ARGV[2], tonumber(ARGV[1]), ARGV[3] == '1')
 if not out then return false end
 if ARGV[3] == '1' then
