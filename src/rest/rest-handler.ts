@@ -48,16 +48,21 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
     return [route, procedure];
   }));
 
+  const accessLog = logger.isLevelEnabled("info");
+
   return (req, res) => {
     const start = performance.now();
     const requestId = acceptRequestId(headerValue(req, "x-request-id"));
     // One line per HTTP request, whatever answered it (no route, 405, a decoding
     // error, the call), with the procedure and its code when a call was made.
     const detail: AccessDetail = {};
-    res.once("close", () => {
-      const line = { requestId, method: req.method, path: logSafePath(req.url ?? "/"), status: res.statusCode, ms: round(performance.now() - start), ...detail };
-      logger.info(res.writableFinished ? line : { ...line, aborted: true }, "http request");
-    });
+    // Below info level there is no access line to write, so nothing waits for the close.
+    if (accessLog) {
+      res.once("close", () => {
+        const line = { requestId, method: req.method, path: logSafePath(req.url ?? "/"), status: res.statusCode, ms: round(performance.now() - start), ...detail };
+        logger.info(res.writableFinished ? line : { ...line, aborted: true }, "http request");
+      });
+    }
     handle(req, res, requestId, detail).catch((e: unknown) => {
       logger.error({ requestId, err: e instanceof Error ? e.message : String(e) }, "rest handler failed");
       if (!res.headersSent) sendJson(res, 500, { code: "internal", message: "internal error" }, requestId);

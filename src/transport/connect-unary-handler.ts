@@ -37,7 +37,7 @@ export function createConnectUnaryHandler(
   };
 
   async function serve(req: NodeServerRequest, res: NodeServerResponse, procedure: UnaryProcedure, format: Format) {
-    let body: Buffer;
+    let body: string | Uint8Array;
     try {
       const timeout = parseTimeout(headerOf(req, "connect-timeout-ms"), Number.MAX_SAFE_INTEGER);
       if (timeout.error) throw timeout.error;
@@ -56,11 +56,11 @@ export function createConnectUnaryHandler(
       // Connect unary replies carry trailers as prefixed headers.
       for (const [name, value] of reply.trailer.entries()) headers[`trailer-${name}`] = value;
       headers["content-type"] = format === "json" ? "application/json" : "application/proto";
-      headers["content-length"] = String(body.length);
+      headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length);
       res.writeHead(200, headers);
     } catch (e) {
       const error = ConnectError.from(e);
-      body = Buffer.from(errorToJsonBytes(error, {}));
+      body = errorToJsonBytes(error, {});
       const headers: HeaderRecord = {};
       error.metadata.forEach((value, name) => (headers[name] = value));
       headers["content-type"] = "application/json";
@@ -120,6 +120,6 @@ function decode(procedure: UnaryProcedure, format: Format, body: Buffer): Messag
   }
 }
 
-function encode(schema: DescMessage, format: Format, message: MessageShape<DescMessage>): Buffer {
-  return format === "json" ? Buffer.from(JSON.stringify(toJson(schema, message))) : Buffer.from(toBinary(schema, message));
+function encode(schema: DescMessage, format: Format, message: MessageShape<DescMessage>): string | Uint8Array {
+  return format === "json" ? JSON.stringify(toJson(schema, message)) : toBinary(schema, message);
 }
