@@ -1,0 +1,103 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** The protocols a call can arrive by. */
+export type Protocol = "rest" | "connect" | "grpc" | "grpc_web";
+
+/** A change of a session's life, as counted by sss_sessions_total. */
+export type SessionChangeKind = "created" | "ended" | "removed" | "revoked" | "deleted" | "refused_at_limit";
+
+/**
+ * Metrics are the service's Prometheus series. Every label value comes from a
+ * closed set (procedure names, protocols, codes, Redis command names), never
+ * from a request: no user id, session id or path can grow the series.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  /** A call began: counted in flight until it ends. */
+  callStarted(protocol: Protocol): void;
+  /** A call ended with `code` ("ok" or a Connect code name) after `seconds`. */
+  callEnded(procedure: string, protocol: Protocol, code: string, seconds: number): void;
+  redisCommand(command: string, seconds: number, failed: boolean): void;
+  sessionsChanged(kind: SessionChangeKind, count?: number): void;
+}
+
+// Unary calls here take 0.1-5 ms; the buckets reach past Redis's command timeout.
+const callBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const redisBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5];
+
+/** createMetrics registers every series in a registry of its own, with Node's default process metrics. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const calls = new Counter({
+    name: "sss_calls_total",
+    help: "Calls answered, by service, method, protocol and code.",
+    labelNames: ["service", "method", "protocol", "code"] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "sss_call_duration_seconds",
+    help: "Time from a call's decoded request to its answer, by service and method.",
+    labelNames: ["service", "method"] as const,
+    buckets: callBuckets,
+    registers: [registry],
+  });
+  const inFlight = new Gauge({
+    name: "sss_calls_in_flight",
+    help: "Calls being answered now, by protocol.",
+    labelNames: ["protocol"] as const,
+    registers: [registry],
+  });
+  const redisLatency = new Histogram({
+    name: "sss_redis_command_duration_seconds",
+    help: "Redis command round trips (a script call is one command), by command.",
+    labelNames: ["command"] as const,
+    buckets: redisBuckets,
+    registers: [registry],
+  });
+  const redisErrors = new Counter({
+    name: "sss_redis_command_errors_total",
+    help: "Redis commands that failed (error reply, timeout or connection loss), by command.",
+    labelNames: ["command"] as const,
+    registers: [registry],
+  });
+  const sessions = new Counter({
+    name: "sss_sessions_total",
+    help: "Session changes: created, ended, removed, revoked, deleted, and creates refused at the per-user limit.",
+    labelNames: ["change"] as const,
+    registers: [registry],
+  });
+
+  // Children are looked up once per label set: the hot path then only adds.
+  const callChildren = new Map<string, { count: Counter.Internal; time: Histogram.Internal<"service" | "method"> }>();
+  const inFlightChildren = new Map<Protocol, Gauge.Internal<"protocol">>();
+  const gaugeOf = (protocol: Protocol) => {
+    let child = inFlightChildren.get(protocol);
+    if (!child) inFlightChildren.set(protocol, (child = inFlight.labels(protocol)));
+    return child;
+  };
+
+  return {
+    registry,
+    callStarted: (protocol) => gaugeOf(protocol).inc(),
+    callEnded(procedure, protocol, code, seconds) {
+      gaugeOf(protocol).dec();
+      const key = `${procedure} ${protocol} ${code}`;
+      let child = callChildren.get(key);
+      if (!child) {
+        const slash = procedure.lastIndexOf("/");
+        const service = procedure.slice(0, slash);
+        const method = procedure.slice(slash + 1);
+        child = { count: calls.labels(service, method, protocol, code), time: latency.labels(service, method) };
+        callChildren.set(key, child);
+      }
+      child.count.inc();
+      child.time.observe(seconds);
+    },
+    redisCommand(command, seconds, failed) {
+      redisLatency.labels(command).observe(seconds);
+      if (failed) redisErrors.labels(command).inc();
+    },
+    sessionsChanged: (kind, count = 1) => sessions.labels(kind).inc(count),
+  };
+}
