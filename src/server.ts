@@ -24,6 +24,7 @@ import { createTokenLocator } from "./crypto/token-locator.js";
 import { createUnaryDispatcher } from "./dispatch/unary-dispatcher.js";
 import { createCallOutcome } from "./observability/call-outcome.js";
 import { createObservabilityInterceptor } from "./observability/observability-interceptor.js";
+import { createOpenApiRoute } from "./rest/openapi-route.js";
 import { createRestHandler } from "./rest/rest-handler.js";
 import { buildRestRoutes } from "./rest/rest-routes.js";
 import { createAuthStatusService } from "./services/auth-status-service.js";
@@ -91,6 +92,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   // REST calls: the transcoder's access line is their one log line.
   const restDispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: false }) });
   const rest = createRestHandler({ routes: buildRestRoutes(services), dispatcher: restDispatcher, logger, maxBodyBytes: config.maxBodyBytes });
+  const openApi = createOpenApiRoute();
 
   // Reflection serves the files the services are declared in.
   const files: DescFile[] = [...services.map((service) => service.file), file_grpc_health_v1_health];
@@ -113,7 +115,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     if (cors(req, res) || connectUnary(req, res)) return;
     // gRPC and Connect paths are "/package.Service/Method"; the documented REST paths never are.
     if (isRpcPath(req.url)) connect(req, res);
-    else rest(req, res);
+    else if (!openApi(req, res)) rest(req, res);
   };
 
   const h1 = http.createServer({
