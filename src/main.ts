@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { ConfigError, parseConfig } from "./config/config.js";
+import { configWarnings } from "./config/config-warnings.js";
 import { fillMissingSecrets } from "./local/fill-missing-secrets.js";
 import { prepareLocalEnvironment, type LocalEnvironment } from "./local/prepare-local-environment.js";
 import { createLogger } from "./observability/logger.js";
@@ -40,6 +41,7 @@ async function main(notes: Note[]) {
       env = secrets.env;
     }
     const config = parseConfig(env);
+    for (const message of configWarnings(config)) notes.push({ level: "warn", message });
     const logger = createLogger(config.logLevel);
     for (const note of notes.splice(0)) logger[note.level](note.message);
     const redis = createRedisClient(config.redis);

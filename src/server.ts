@@ -41,6 +41,8 @@ import { createRedisSessionStore } from "./store/redis-session-store.js";
 import { createConnectUnaryHandler } from "./transport/connect-unary-handler.js";
 import { createCorsHandler } from "./transport/cors.js";
 import { createGrpcUnaryHandler } from "./transport/grpc-unary-handler.js";
+import { limitHttp2RequestTime } from "./transport/http2-request-timeout.js";
+import { http2ServerOptions } from "./transport/http2-server-options.js";
 import { trackHttp2Sessions } from "./transport/http2-sessions.js";
 import { createInFlight } from "./transport/in-flight.js";
 import type { NodeServerRequest, NodeServerResponse } from "./transport/node-http-types.js";
@@ -105,7 +107,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   const connect = connectNodeAdapter({ routes, interceptors, fallback: rest, readMaxBytes: config.maxBodyBytes });
   const connectUnary = createConnectUnaryHandler(dispatcher, { readMaxBytes: config.maxBodyBytes });
   const grpcUnary = createGrpcUnaryHandler(dispatcher, { readMaxBytes: config.maxBodyBytes });
-  const cors = createCorsHandler(config.corsAllowedOrigins);
+  const cors = createCorsHandler({ allowedOrigins: config.corsAllowedOrigins, allowedHeaders: config.corsAllowedHeaders }, logger);
 
   let closing: Promise<void> | undefined;
   const inFlight = createInFlight<NodeServerResponse | http2.ServerHttp2Stream>();
@@ -123,13 +125,15 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     headersTimeout: config.httpHeadersTimeoutMs,
     // Node enforces both timeouts on this tick; its 30 s default would stretch short ones.
     connectionsCheckingInterval: Math.min(1000, config.httpHeadersTimeoutMs),
+    maxHeaderSize: config.httpMaxHeaderBytes,
   }, handler);
-  const h2 = http2.createServer({}, handler);
+  const h2 = http2.createServer(http2ServerOptions({ maxConcurrentStreams: config.http2MaxConcurrentStreams, maxHeaderListBytes: config.httpMaxHeaderBytes }), handler);
   routeHttp2Streams(h2, (stream, headers) => {
     if (!grpcUnary(stream, headers)) return false;
     inFlight.track(stream);
     return true;
   });
+  limitHttp2RequestTime(h2, config.httpRequestTimeoutMs);
   const h2Sessions = trackHttp2Sessions(h2, config.http2IdleTimeoutMs);
   const server = createOnePortServer(h1, h2, { firstBytesTimeoutMs: config.httpHeadersTimeoutMs });
 

@@ -162,6 +162,33 @@ test("a bad configuration stops the start with a message naming each variable", 
   expect(out).not.toMatch(/\n\s+at /);
 }, 30_000);
 
+test("a CORS origin with a trailing slash, or a weak or shared API client secret, stops the start naming the variable and client", async () => {
+  const shared = randomBytes(24).toString("base64url");
+  const p = run({
+    REDIS_URL: "redis://127.0.0.1:1",
+    API_CLIENTS: `acme:${shared},globex:${shared},initech:${"ab".repeat(20)}`,
+    CORS_ALLOWED_ORIGINS: "http://localhost:18601/",
+    DATA_DIR: tempDir(),
+  });
+  expect(await exitCode(p)).toBe(1);
+  const out = p.output();
+  expect(out).toMatch(/CORS_ALLOWED_ORIGINS: "http:\/\/localhost:18601\/" must not have a path, query or trailing slash: write http:\/\/localhost:18601/);
+  expect(out).toContain('clients "acme" and "globex" have the same secret');
+  expect(out).toContain('client "initech": the secret must have at least 16 distinct characters');
+  expect(out).not.toContain(shared);
+  expect(out).not.toContain("abababab");
+  expect(out).not.toMatch(/\n\s+at /);
+}, 30_000);
+
+test('CORS_ALLOWED_ORIGINS="*" starts with a warning that credentialed calls are off', async () => {
+  const id = `main-${randomBytes(4).toString("hex")}`;
+  const p = run({ PORT: "0", HOST: "127.0.0.1", REDIS_URL: inject("redisUrl"), API_CLIENTS: `${id}:${randomBytes(24).toString("base64url")}`, CORS_ALLOWED_ORIGINS: "*", DATA_DIR: tempDir() });
+  await listeningPort(p);
+  expect(p.output()).toMatch(/"level":40[^\n]*CORS_ALLOWED_ORIGINS includes \\"\*\\"[^\n]*cookie API/);
+  p.child.kill("SIGTERM");
+  expect(await p.exited).toBe(0);
+}, 30_000);
+
 test("API_CLIENTS is required with REDIS_URL", async () => {
   const p = run({ REDIS_URL: "redis://127.0.0.1:1", DATA_DIR: tempDir() });
   expect(await exitCode(p)).toBe(1);
@@ -185,7 +212,7 @@ test("JWT_SIGNING_KEYS must hold usable EC P-256 private keys", async () => {
   for (const [label, keys] of cases) {
     const p = run({
       REDIS_URL: "redis://127.0.0.1:1",
-      API_CLIENTS: `client:${"s".repeat(20)}`,
+      API_CLIENTS: `client:${randomBytes(24).toString("base64url")}`,
       TOKEN_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
       TOKEN_HMAC_KEY: randomBytes(32).toString("base64"),
       JWT_SIGNING_KEYS: JSON.stringify(keys),

@@ -1,5 +1,7 @@
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import { parseApiClients, type ApiClient } from "./parse-api-clients.js";
+import { parseCorsHeaders } from "./parse-cors-headers.js";
+import { parseCorsOrigins } from "./parse-cors-origins.js";
 import { parseKeyRing, type KeyRingEntry } from "./parse-key-ring.js";
 import { reservedClaims } from "../crypto/jwt-issuer.js";
 
@@ -25,7 +27,10 @@ export interface Config {
   readonly evictOldestAtLimit: boolean;
   readonly cookieSecure: boolean;
   readonly cookieDomain: string | undefined;
+  /** Browser origins allowed to call, exactly as browsers send them, or "*". */
   readonly corsAllowedOrigins: readonly string[];
+  /** Request headers browsers may send on top of the built-in ones (lower case). */
+  readonly corsAllowedHeaders: readonly string[];
   readonly maxBodyBytes: number;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
@@ -35,6 +40,11 @@ export interface Config {
   readonly httpHeadersTimeoutMs: number;
   /** HTTP/2: a session with no open stream and no traffic for this long is closed; 0 = never. */
   readonly http2IdleTimeoutMs: number;
+  /** HTTP/2: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly http2MaxConcurrentStreams: number;
+  /** Largest request header block: HTTP/1.1 maxHeaderSize, HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE. */
+  readonly httpMaxHeaderBytes: number;
+  // Store upkeep.
 }
 
 export type RedisTarget =
@@ -124,7 +134,8 @@ export function parseConfig(env: Env): Config {
     evictOldestAtLimit: read("EVICT_OLDEST_AT_LIMIT", bool, false),
     cookieSecure: read("COOKIE_SECURE", bool, true),
     cookieDomain: read("COOKIE_DOMAIN", (v) => v, "") || undefined,
-    corsAllowedOrigins: read("CORS_ALLOWED_ORIGINS", (v) => v.split(",").map((o) => o.trim()).filter(Boolean), []),
+    corsAllowedOrigins: read("CORS_ALLOWED_ORIGINS", parseCorsOrigins, []),
+    corsAllowedHeaders: read("CORS_ALLOWED_HEADERS", parseCorsHeaders, []),
     maxBodyBytes: read("MAX_BODY_BYTES", int(256, 16 * 1024 * 1024), 64 * 1024),
     logLevel: read("LOG_LEVEL", (v) => {
       if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(v)) throw new Error(`unknown level "${v}"`);
@@ -134,6 +145,9 @@ export function parseConfig(env: Env): Config {
     httpRequestTimeoutMs,
     httpHeadersTimeoutMs: Math.min(httpRequestTimeoutMs, 20_000),
     http2IdleTimeoutMs: read("HTTP2_IDLE_TIMEOUT_MS", int(0, 86_400_000), 300_000),
+    http2MaxConcurrentStreams: read("HTTP2_MAX_CONCURRENT_STREAMS", int(1, 10_000), 100),
+    httpMaxHeaderBytes: read("HTTP_MAX_HEADER_BYTES", int(8192, 1024 * 1024), 16 * 1024),
+    // Store upkeep.
   };
   if (idleTimeoutSeconds > maxLifetimeSeconds) {
     problems.push("SESSION_IDLE_TIMEOUT_SECONDS must not exceed SESSION_MAX_LIFETIME_SECONDS");

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { apiClientSecretProblem } from "../config/api-client-secret-rule.js";
 
 export type SecretName = "API_CLIENTS" | "TOKEN_ENCRYPTION_KEYS" | "TOKEN_HMAC_KEY" | "JWT_SIGNING_KEYS";
 
@@ -54,7 +55,7 @@ function readSecretsFile(file: string): Record<string, string> {
 function generate(name: SecretName): string {
   switch (name) {
     case "API_CLIENTS":
-      return `local-client:${randomBytes(24).toString("base64url")}`;
+      return `local-client:${newApiClientSecret()}`;
     case "TOKEN_ENCRYPTION_KEYS":
       return `k1:${randomBytes(32).toString("base64")}`;
     case "TOKEN_HMAC_KEY":
@@ -63,5 +64,13 @@ function generate(name: SecretName): string {
       const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
       return JSON.stringify([{ ...privateKey.export({ format: "jwk" }), kid: randomUUID(), alg: "ES256", use: "sig" }]);
     }
+  }
+}
+
+/** 43 base64url characters (256 bits); drawn again in the vanishing case that it breaks the start-up rule. */
+function newApiClientSecret(): string {
+  for (;;) {
+    const secret = randomBytes(32).toString("base64url");
+    if (apiClientSecretProblem(secret) === undefined) return secret;
   }
 }

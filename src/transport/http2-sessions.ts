@@ -11,7 +11,8 @@ export interface Http2Sessions {
  * trackHttp2Sessions follows a server's sessions and closes idle ones. Idle
  * means no traffic and no open stream: a long-lived stream (a health Watch)
  * keeps its session. Node's session timer fires once, so it is re-armed
- * whenever the last stream ends.
+ * whenever the last stream ends. A stream stalled in its request does not
+ * keep a session forever: limitHttp2RequestTime resets it.
  */
 export function trackHttp2Sessions(server: http2.Http2Server, idleMs: number): Http2Sessions {
   const sessions = new Set<http2.ServerHttp2Session>();

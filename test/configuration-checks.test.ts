@@ -1,0 +1,148 @@
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, test } from "vitest";
+import { ConfigError, parseConfig } from "../src/config/config.js";
+import { configWarnings } from "../src/config/config-warnings.js";
+import { fillMissingSecrets } from "../src/local/fill-missing-secrets.js";
+
+// Settings that used to be accepted silently and then failed at the first
+// request (or never visibly) are refused at start, each problem named.
+
+const secret = () => randomBytes(24).toString("base64url");
+const jwks = JSON.stringify([{ ...generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" }), kid: "k" }]);
+const base = () => ({
+  REDIS_URL: "redis://127.0.0.1:1",
+  API_CLIENTS: `acme:${secret()},globex:${secret()}`,
+  TOKEN_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+  TOKEN_HMAC_KEY: randomBytes(32).toString("base64"),
+  JWT_SIGNING_KEYS: jwks,
+});
+
+const parse = (env: Record<string, string>) => parseConfig({ ...base(), ...env });
+
+/** The start error for `env` on top of a valid base, or "" when it is accepted. */
+function problems(env: Record<string, string>): string {
+  try {
+    parse(env);
+    return "";
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+}
+
+describe("CORS_ALLOWED_ORIGINS", () => {
+  test("a trailing slash is a start error naming the variable and saying what to write", () => {
+    const message = problems({ CORS_ALLOWED_ORIGINS: "http://localhost:18601/" });
+    expect(message).toContain("CORS_ALLOWED_ORIGINS");
+    expect(message).toContain('"http://localhost:18601/"');
+    expect(message).toContain("write http://localhost:18601");
+  });
+
+  test.each([
+    ["https://app.example.com/login", "path"],
+    ["ftp://app.example.com", "http or https"],
+    ["app.example.com", "not an origin"],
+    ["localhost:8080", "http or https"],
+    ["https://App.Example.com", "write https://app.example.com"],
+    ["https://app.example.com:443", "write https://app.example.com"],
+    ["https://user:pw@app.example.com", "user name"],
+    ["https://app.example.com?x=1", "path, query"],
+    ["not an origin", "not an origin"],
+  ])("%s is refused (%s)", (origin, reason) => {
+    const message = problems({ CORS_ALLOWED_ORIGINS: `https://ok.example.com,${origin}` });
+    expect(message).toContain("CORS_ALLOWED_ORIGINS");
+    expect(message).toContain(reason);
+    expect(message).not.toContain("ok.example.com\"");
+  });
+
+  test("origins as browsers send them, and *, are accepted", () => {
+    expect(problems({ CORS_ALLOWED_ORIGINS: "https://app.example.com, http://localhost:18601,*, http://[::1]:8080" })).toBe("");
+  });
+
+  test('"*" is accepted with a start warning that it disables credentialed calls', () => {
+    const config = parse({ CORS_ALLOWED_ORIGINS: "*" });
+    const warnings = configWarnings(config);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("CORS_ALLOWED_ORIGINS");
+    expect(warnings[0]).toContain("cookie API");
+    expect(configWarnings(parse({ CORS_ALLOWED_ORIGINS: "https://app.example.com" }))).toEqual([]);
+  });
+});
+
+describe("CORS_ALLOWED_HEADERS", () => {
+  test("header names are accepted (lower-cased); anything else is refused", () => {
+    expect(parse({ CORS_ALLOWED_HEADERS: "X-Tenant-Hint, baggage" }).corsAllowedHeaders).toEqual(["x-tenant-hint", "baggage"]);
+    const message = problems({ CORS_ALLOWED_HEADERS: "x-ok, bad header, *" });
+    expect(message).toContain("CORS_ALLOWED_HEADERS");
+    expect(message).toContain('"bad header"');
+    expect(message).toContain('"*"');
+  });
+
+  test("allowing ClientID or ClientSecret from browsers is warned about at start", () => {
+    const warnings = configWarnings(parse({ CORS_ALLOWED_HEADERS: "ClientID,ClientSecret" }));
+    expect(warnings.join("\n")).toMatch(/clientid, clientsecret.*back ends/);
+  });
+});
+
+describe("API_CLIENTS secrets", () => {
+  test("a secret shorter than 32 characters is refused, naming the client, never the secret", () => {
+    const short = "Ab3dE5gH7jK9mN1pQ3sT5vX"; // 23 characters, all distinct enough
+    const message = problems({ API_CLIENTS: `acme:${secret()},globex:${short}` });
+    expect(message).toContain('API_CLIENTS: client "globex": the secret must be at least 32 characters');
+    expect(message).not.toContain(short);
+  });
+
+  test("a secret with fewer than 16 distinct characters is refused", () => {
+    const repetitive = "ab".repeat(20); // 40 characters, 2 distinct
+    const message = problems({ API_CLIENTS: `acme:${repetitive}` });
+    expect(message).toContain('client "acme": the secret must have at least 16 distinct characters');
+    expect(message).not.toContain(repetitive);
+  });
+
+  test("two clients with the same secret are refused, naming both", () => {
+    const shared = secret();
+    const message = problems({ API_CLIENTS: `acme:${shared},globex:${secret()},initech:${shared}` });
+    expect(message).toContain('clients "acme" and "initech" have the same secret');
+    expect(message).not.toContain(shared);
+  });
+
+  test("every problem is reported at once, with the other variables' problems", () => {
+    const message = problems({
+      API_CLIENTS: `acme:${"x".repeat(40)},globex:short`,
+      CORS_ALLOWED_ORIGINS: "http://localhost:18601/",
+      PORT: "http",
+    });
+    expect(message).toContain('client "acme"');
+    expect(message).toContain('client "globex"');
+    expect(message).toContain("CORS_ALLOWED_ORIGINS");
+    expect(message).toContain("PORT");
+  });
+
+  test("32 random base64url characters pass (the test apps' secrets), and so do generated local secrets", () => {
+    expect(problems({ API_CLIENTS: `acme:${secret()}` })).toBe("");
+    const dir = mkdtempSync(path.join(os.tmpdir(), "sss-config-"));
+    try {
+      for (let i = 0; i < 20; i++) {
+        const { env } = fillMissingSecrets({}, path.join(dir, `secrets-${i}.json`), ["API_CLIENTS"]);
+        expect(problems({ API_CLIENTS: env.API_CLIENTS! })).toBe("");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("HTTP limits", () => {
+  test("HTTP2_MAX_CONCURRENT_STREAMS and HTTP_MAX_HEADER_BYTES have bounded defaults and ranges", () => {
+    const config = parse({});
+    expect(config.http2MaxConcurrentStreams).toBe(100);
+    expect(config.httpMaxHeaderBytes).toBe(16 * 1024);
+    expect(parse({ HTTP2_MAX_CONCURRENT_STREAMS: "250", HTTP_MAX_HEADER_BYTES: "32768" })).toMatchObject({ http2MaxConcurrentStreams: 250, httpMaxHeaderBytes: 32768 });
+    const message = problems({ HTTP2_MAX_CONCURRENT_STREAMS: "0", HTTP_MAX_HEADER_BYTES: "100" });
+    expect(message).toContain("HTTP2_MAX_CONCURRENT_STREAMS");
+    expect(message).toContain("HTTP_MAX_HEADER_BYTES");
+  });
+});
