@@ -45,7 +45,7 @@ async function main(notes: Note[]) {
     const logger = createLogger(config.logLevel);
     for (const note of notes.splice(0)) logger[note.level](note.message);
     const redis = createRedisClient(config.redis);
-    redis.on("error", (e: Error) => logger.warn({ err: e.message }, "redis connection problem"));
+    // Redis errors are not logged one by one: the app logs an outage as it starts and ends.
     const app = createApp(config, { redis, logger });
     // Calls fail fast while Redis is unreachable, so give it a moment to
     // connect before taking traffic; health reports NOT_SERVING until it does.

@@ -23,6 +23,7 @@ import { createTokenCipher } from "./crypto/token-cipher.js";
 import { createTokenLocator } from "./crypto/token-locator.js";
 import { createUnaryDispatcher } from "./dispatch/unary-dispatcher.js";
 import { createCallOutcome } from "./observability/call-outcome.js";
+import { createOutageLog } from "./observability/outage-log.js";
 import { createObservabilityInterceptor } from "./observability/observability-interceptor.js";
 import { createOpenApiRoute } from "./rest/openapi-route.js";
 import { createRestHandler } from "./rest/rest-handler.js";
@@ -36,8 +37,9 @@ import { createJwksService } from "./services/jwks-service.js";
 import { registerReflection } from "./services/register-reflection.js";
 import { createSessionStorageService } from "./services/session-storage-service.js";
 import { createSessionsService } from "./services/sessions-service.js";
-import type { RedisClient } from "./store/redis-client.js";
+import { redisCommandTimeoutMs, type RedisClient } from "./store/redis-client.js";
 import { createRedisSessionStore } from "./store/redis-session-store.js";
+import { withDeadline } from "./store/with-deadline.js";
 import { createConnectUnaryHandler } from "./transport/connect-unary-handler.js";
 import { createCorsHandler } from "./transport/cors.js";
 import { createGrpcUnaryHandler } from "./transport/grpc-unary-handler.js";
@@ -73,7 +75,8 @@ interface ServiceBinding {
  */
 export function createApp(config: Config, deps: { redis: RedisClient; logger: Logger }): App {
   const { redis, logger } = deps;
-  const store = createRedisSessionStore(redis);
+  // Every store call answers within the command timeout, however many round trips it makes.
+  const store = withDeadline(createRedisSessionStore(redis), redisCommandTimeoutMs);
   const core = createSessionCore({
     store,
     cipher: createTokenCipher(config.tokenEncryptionKeys),
@@ -88,11 +91,18 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   const services = bindings.map((b) => b.service);
   const storeHealth = followStoreHealth(redis, health, services);
   const isStoreDown = () => !storeHealth.isReady();
+  // An outage is logged as it starts and ends, with failed calls summarized in between.
+  const outage = createOutageLog(logger);
+  storeHealth.onChange(outage.storeChanged);
+  const onUnavailable = (cause: unknown) => {
+    outage.callUnavailable(cause);
+    storeHealth.check();
+  };
 
   const verifier = createApiClientVerifier(config.apiClients);
-  const dispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: true }) });
+  const dispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: true, onUnavailable }) });
   // REST calls: the transcoder's access line is their one log line.
-  const restDispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: false }) });
+  const restDispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: false, onUnavailable }) });
   const rest = createRestHandler({ routes: buildRestRoutes(services), dispatcher: restDispatcher, logger, maxBodyBytes: config.maxBodyBytes });
   const openApi = createOpenApiRoute();
 
@@ -103,7 +113,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     registerReflection(router, files);
     health.register(router);
   };
-  const interceptors = [createObservabilityInterceptor(createCallOutcome(logger, isStoreDown, { logCalls: true })), createAuthInterceptor(verifier)];
+  const interceptors = [createObservabilityInterceptor(createCallOutcome(logger, isStoreDown, { logCalls: true, onUnavailable })), createAuthInterceptor(verifier)];
   const connect = connectNodeAdapter({ routes, interceptors, fallback: rest, readMaxBytes: config.maxBodyBytes });
   const connectUnary = createConnectUnaryHandler(dispatcher, { readMaxBytes: config.maxBodyBytes });
   const grpcUnary = createGrpcUnaryHandler(dispatcher, { readMaxBytes: config.maxBodyBytes });
@@ -144,6 +154,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     close() {
       closing ??= (async () => {
         storeHealth.stop();
+        outage.stop();
         health.shutdown();
         server.close();
         // HTTP/2: GOAWAY, open streams finish. HTTP/1.1: idle keep-alives close now.

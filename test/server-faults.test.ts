@@ -139,8 +139,13 @@ describe("with Redis down", () => {
     expect(reply("badInput004").body).toEqual({ message: "Invalid request: user ID is required in the request body." });
   });
 
-  it("the fault is logged as an error with its cause", () => {
+  it("the fault is logged once, as a warning with its reason; each failed call only in its access line", () => {
     const lines = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.some((l) => l.code === "unavailable" && l.level === 50 && l.cause !== undefined)).toBe(true);
+    const outage = lines.filter((l) => typeof l.msg === "string" && l.msg.startsWith("redis unreachable"));
+    expect(outage).toHaveLength(1);
+    expect(outage[0]!.level).toBe(40);
+    expect(outage[0]!.reason).toBeTruthy();
+    expect(lines.filter((l) => l.code === "unavailable" && l.level === 50)).toEqual([]);
+    expect(lines.filter((l) => l.msg === "http request" && l.status === 503 && l.level === 30).length).toBeGreaterThanOrEqual(10);
   });
 });

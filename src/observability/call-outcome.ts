@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { codeName } from "../rest/code-name.js";
+import { StoreDeadlineError } from "../store/with-deadline.js";
 
 /**
  * CallOutcome logs how a call ended and turns what it threw into the error
@@ -12,8 +13,8 @@ export interface CallOutcome {
   ended(requestId: string, procedure: string, start: number, code?: Code): void;
   /**
    * Maps an error: a ConnectError stays; anything else becomes UNAVAILABLE
-   * (the store is down) or INTERNAL, its cause logged, never sent. The reply
-   * carries the request id.
+   * (the store is down or did not answer in time) or INTERNAL, its cause
+   * logged, never sent. The reply carries the request id.
    */
   failed(e: unknown, requestId: string, procedure: string, start: number): ConnectError;
 }
@@ -21,6 +22,11 @@ export interface CallOutcome {
 export interface CallOutcomeOptions {
   /** Behind the REST transcoder the access line tells each call's outcome; only server faults are logged here then. */
   readonly logCalls: boolean;
+  /**
+   * Told of every call answered UNAVAILABLE, with its cause: during an outage
+   * every call fails alike, so they are summarized there, not logged one by one.
+   */
+  readonly onUnavailable?: (cause: unknown) => void;
 }
 
 export function createCallOutcome(logger: Logger, isStoreDown: () => boolean, options: CallOutcomeOptions): CallOutcome {
@@ -33,7 +39,7 @@ export function createCallOutcome(logger: Logger, isStoreDown: () => boolean, op
 
   function toConnectError(e: unknown): ConnectError {
     if (e instanceof ConnectError) return e;
-    if (isStoreDown() || isConnectionError(e)) {
+    if (e instanceof StoreDeadlineError || isStoreDown() || isConnectionError(e)) {
       return new ConnectError("session store unavailable, try again shortly", Code.Unavailable, undefined, undefined, e);
     }
     return new ConnectError("internal error", Code.Internal, undefined, undefined, e);
@@ -47,11 +53,16 @@ export function createCallOutcome(logger: Logger, isStoreDown: () => boolean, op
       const error = toConnectError(e);
       error.metadata.set("x-request-id", requestId);
       const line = { ...fields(requestId, procedure, start, error.code), message: error.rawMessage };
-      if (error.code === Code.Internal || error.code === Code.Unavailable || error.code === Code.Unknown) {
+      if (error.code === Code.Internal || error.code === Code.Unknown) {
         logger.error({ ...line, cause: describe(error.cause) }, "call failed");
-      } else if (options.logCalls) {
-        logger.info(line, "call");
+        return error;
       }
+      if (error.code !== Code.Unavailable) {
+        if (options.logCalls) logger.info(line, "call");
+        return error;
+      }
+      options.onUnavailable?.(error.cause);
+      if (options.logCalls) logger.info({ ...line, cause: describe(error.cause) }, "call");
       return error;
     },
   };

@@ -4,6 +4,16 @@ import type { RedisTarget } from "../config/config.js";
 /** RedisClient is a connection to one server, a Sentinel group or a Cluster. */
 export type RedisClient = Redis | Cluster;
 
+/**
+ * How long one command may take; the service answers UNAVAILABLE after it
+ * (withDeadline bounds each whole store call by it too).
+ */
+export const redisCommandTimeoutMs = 2_000;
+
+// Reconnect soon after Redis is back: ioredis's default backoff grows to
+// 2 s, which is how long calls would keep failing after a restart.
+const reconnectAfterMs = (attempt: number) => Math.min(attempt * 50, 250);
+
 /** createRedisClient connects with the settings the store relies on. */
 export function createRedisClient(target: RedisTarget): RedisClient {
   const common = {
@@ -14,7 +24,8 @@ export function createRedisClient(target: RedisTarget): RedisClient {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     // A hung or partitioned Redis must not hang calls (or shutdown) forever.
-    commandTimeout: 2_000,
+    commandTimeout: redisCommandTimeoutMs,
+    retryStrategy: reconnectAfterMs,
   };
   switch (target.kind) {
     case "url":
@@ -30,7 +41,8 @@ export function createRedisClient(target: RedisTarget): RedisClient {
       return new Cluster(target.nodes.map((n) => ({ host: n.host, port: n.port })), {
         enableAutoPipelining: true,
         enableOfflineQueue: false,
-        redisOptions: { maxRetriesPerRequest: 1, commandTimeout: 2_000, password: target.password },
+        clusterRetryStrategy: reconnectAfterMs,
+        redisOptions: { maxRetriesPerRequest: 1, commandTimeout: redisCommandTimeoutMs, password: target.password },
       });
   }
 }
