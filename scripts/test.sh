@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-redis.sh
+./scripts/ensure-chromium.sh
 source ./scripts/ensure-node.sh
 npm ci --no-audit --no-fund
 ./scripts/check-generated.sh

@@ -1,0 +1,36 @@
+import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import {
+  AuthStatusService,
+  ClientSessionsService,
+  CookieSessionService,
+  JwksService,
+  SessionStorageService,
+  SessionsService,
+} from "./descriptors.js";
+
+/** ServiceClients are typed clients for the five documented APIs and JWKS, over one transport. */
+export interface ServiceClients {
+  /** Secure Session Storage (`/api/v1/session-storage`). */
+  readonly sessionStorage: Client<typeof SessionStorageService>;
+  /** Sessions management (`/session-storage/sessions`). */
+  readonly sessions: Client<typeof SessionsService>;
+  /** Auth status (`/auth/status`): needs a Bearer token. */
+  readonly authStatus: Client<typeof AuthStatusService>;
+  /** Client sessions (`/v1/client/sessions/{id}/…`). */
+  readonly clientSessions: Client<typeof ClientSessionsService>;
+  /** Cookie sessions (`/api/session/…`). */
+  readonly cookieSessions: Client<typeof CookieSessionService>;
+  /** The keys that verify the service's JWTs. */
+  readonly jwks: Client<typeof JwksService>;
+}
+
+export function createServiceClients(transport: Transport): ServiceClients {
+  return {
+    sessionStorage: createClient(SessionStorageService, transport),
+    sessions: createClient(SessionsService, transport),
+    authStatus: createClient(AuthStatusService, transport),
+    clientSessions: createClient(ClientSessionsService, transport),
+    cookieSessions: createClient(CookieSessionService, transport),
+    jwks: createClient(JwksService, transport),
+  };
+}
