@@ -1,4 +1,4 @@
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server } from "node:net";
 import path from "node:path";
 import { ConfigError, parseConfig } from "./config/config.js";
 import { configWarnings } from "./config/config-warnings.js";
@@ -50,15 +50,13 @@ async function main(notes: Note[]) {
     // Calls fail fast while Redis is unreachable, so give it a moment to
     // connect before taking traffic; health reports NOT_SERVING until it does.
     if (!(await waitUntilReady(redis, 10_000))) logger.warn("redis is not reachable yet; serving UNAVAILABLE until it is");
-    await new Promise<void>((resolve, reject) => {
-      app.server.once("error", reject);
-      app.server.listen(config.port, config.host, () => {
-        app.server.off("error", reject);
-        resolve();
-      });
-    });
+    await listen(app.server, config.port, config.host);
     const { port } = app.server.address() as AddressInfo;
     logger.info({ port, host: config.host }, "secure session storage listening (gRPC, Connect, gRPC-Web, REST)");
+    if (app.metricsServer && config.metrics.kind === "port") {
+      await listen(app.metricsServer, config.metrics.port, config.host);
+      logger.info({ port: config.metrics.port, host: config.host }, "metrics at /metrics");
+    }
 
     stop = async (signal: string) => {
       logger.info({ signal }, "shutting down");
@@ -82,3 +80,13 @@ main(notes).catch((e: unknown) => {
   console.error(expected ? (e as Error).message : e);
   process.exit(1);
 });
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}

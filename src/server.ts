@@ -23,6 +23,10 @@ import { createTokenCipher } from "./crypto/token-cipher.js";
 import { createTokenLocator } from "./crypto/token-locator.js";
 import { createUnaryDispatcher } from "./dispatch/unary-dispatcher.js";
 import { createCallOutcome } from "./observability/call-outcome.js";
+import { createCallTracer } from "./observability/call-tracer.js";
+import { instrumentRedis } from "./observability/instrument-redis.js";
+import { createMetrics } from "./observability/metrics.js";
+import { createMetricsRoute } from "./observability/metrics-route.js";
 import { createOutageLog } from "./observability/outage-log.js";
 import { createObservabilityInterceptor } from "./observability/observability-interceptor.js";
 import { createOpenApiRoute } from "./rest/openapi-route.js";
@@ -56,6 +60,8 @@ export interface App {
   readonly server: net.Server;
   readonly core: SessionCore;
   readonly health: HealthService;
+  /** The /metrics server when METRICS_PORT names a port of its own (not listening yet). */
+  readonly metricsServer: http.Server | undefined;
   /** Graceful stop: NOT_SERVING, stop accepting, finish in-flight calls, quit Redis. */
   close(): Promise<void>;
 }
@@ -75,6 +81,9 @@ interface ServiceBinding {
  */
 export function createApp(config: Config, deps: { redis: RedisClient; logger: Logger }): App {
   const { redis, logger } = deps;
+  const metrics = config.metrics.kind === "off" ? undefined : createMetrics();
+  if (metrics) instrumentRedis(redis, metrics);
+  const tracer = createCallTracer({ otlpEndpoint: config.otelExporterOtlpEndpoint, serviceName: config.otelServiceName });
   // Every store call answers within the command timeout, however many round trips it makes.
   const store = withDeadline(createRedisSessionStore(redis), redisCommandTimeoutMs);
   const core = createSessionCore({
@@ -84,6 +93,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     tokenHash: createKeyedHash(config.tokenHmacKey, "token-lookup", 16),
     tokenLocator: createTokenLocator(config.tokenEncryptionKeys),
     config,
+    observer: metrics,
   });
 
   const health = createHealthService();
@@ -100,11 +110,16 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   };
 
   const verifier = createApiClientVerifier(config.apiClients);
-  const dispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: true, onUnavailable }) });
+  const dispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: true, onUnavailable, metrics, tracer }) });
   // REST calls: the transcoder's access line is their one log line.
-  const restDispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: false, onUnavailable }) });
+  const restDispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: false, onUnavailable, metrics, tracer }) });
   const rest = createRestHandler({ routes: buildRestRoutes(services), dispatcher: restDispatcher, logger, maxBodyBytes: config.maxBodyBytes });
   const openApi = createOpenApiRoute();
+  const metricsRoute = metrics ? createMetricsRoute(metrics) : () => false;
+  const metricsServer = metrics && config.metrics.kind === "port" ? http.createServer((req, res) => {
+    if (!metricsRoute(req, res)) res.writeHead(404).end();
+  }) : undefined;
+  const metricsOnMainPort = config.metrics.kind === "main";
 
   // Reflection serves the files the services are declared in.
   const files: DescFile[] = [...services.map((service) => service.file), file_grpc_health_v1_health];
@@ -113,7 +128,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     registerReflection(router, files);
     health.register(router);
   };
-  const interceptors = [createObservabilityInterceptor(createCallOutcome(logger, isStoreDown, { logCalls: true, onUnavailable })), createAuthInterceptor(verifier)];
+  const interceptors = [createObservabilityInterceptor(createCallOutcome(logger, isStoreDown, { logCalls: true, onUnavailable, metrics, tracer })), createAuthInterceptor(verifier)];
   const connect = connectNodeAdapter({ routes, interceptors, fallback: rest, readMaxBytes: config.maxBodyBytes });
   const connectUnary = createConnectUnaryHandler(dispatcher, { readMaxBytes: config.maxBodyBytes });
   const grpcUnary = createGrpcUnaryHandler(dispatcher, { readMaxBytes: config.maxBodyBytes });
@@ -127,7 +142,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     if (cors(req, res) || connectUnary(req, res)) return;
     // gRPC and Connect paths are "/package.Service/Method"; the documented REST paths never are.
     if (isRpcPath(req.url)) connect(req, res);
-    else if (!openApi(req, res)) rest(req, res);
+    else if (!openApi(req, res) && !(metricsOnMainPort && metricsRoute(req, res))) rest(req, res);
   };
 
   const h1 = http.createServer({
@@ -151,6 +166,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     server,
     core,
     health,
+    metricsServer,
     close() {
       closing ??= (async () => {
         storeHealth.stop();
@@ -166,7 +182,8 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
         h1.closeAllConnections();
         h1.close(); // stops its connection-checking timer
         h2Sessions.destroyAll();
-        await store.close();
+        metricsServer?.close();
+        await Promise.all([store.close(), tracer.shutdown().catch(() => undefined)]);
       })();
       return closing;
     },

@@ -44,8 +44,15 @@ export interface Config {
   readonly http2MaxConcurrentStreams: number;
   /** Largest request header block: HTTP/1.1 maxHeaderSize, HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE. */
   readonly httpMaxHeaderBytes: number;
-  // Store upkeep.
+  // Monitoring.
+  readonly metrics: MetricsListen;
+  /** OTLP/HTTP base URL for exported spans; none are exported when unset. */
+  readonly otelExporterOtlpEndpoint: string | undefined;
+  readonly otelServiceName: string;
 }
+
+/** Where /metrics is served: on the service's port, on a port of its own, or not at all. */
+export type MetricsListen = { readonly kind: "main" } | { readonly kind: "port"; readonly port: number } | { readonly kind: "off" };
 
 export type RedisTarget =
   | { readonly kind: "url"; readonly url: string }
@@ -147,8 +154,10 @@ export function parseConfig(env: Env): Config {
     http2IdleTimeoutMs: read("HTTP2_IDLE_TIMEOUT_MS", int(0, 86_400_000), 300_000),
     http2MaxConcurrentStreams: read("HTTP2_MAX_CONCURRENT_STREAMS", int(1, 10_000), 100),
     httpMaxHeaderBytes: read("HTTP_MAX_HEADER_BYTES", int(8192, 1024 * 1024), 16 * 1024),
-    // Store upkeep.
-  };
+    metrics: read("METRICS_PORT", parseMetricsListen, { kind: "main" } as MetricsListen),
+    otelExporterOtlpEndpoint: read("OTEL_EXPORTER_OTLP_ENDPOINT", parseHttpUrl, "") || undefined,
+    otelServiceName: read("OTEL_SERVICE_NAME", (v) => v, "secure-session-storage"),
+    };
   if (idleTimeoutSeconds > maxLifetimeSeconds) {
     problems.push("SESSION_IDLE_TIMEOUT_SECONDS must not exceed SESSION_MAX_LIFETIME_SECONDS");
   }
@@ -265,4 +274,24 @@ function parseTemplates(v: string): Record<string, JwtTemplate> {
     out[name] = Object.freeze({ lifetimeSeconds: lifetime, claims: Object.freeze(claims as Record<string, string>) });
   }
   return Object.freeze(out);
+}
+
+// "main" (the default): /metrics on the service's port; "off"; or a port of its own.
+function parseMetricsListen(v: string): MetricsListen {
+  if (v === "main") return { kind: "main" };
+  if (v === "off") return { kind: "off" };
+  const port = Number(v);
+  if (!/^\d+$/.test(v) || port < 1 || port > 65535) throw new Error(`must be "main", "off" or a port number (1-65535), not "${v}"`);
+  return { kind: "port", port };
+}
+
+function parseHttpUrl(v: string): string {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new Error("must be an http:// or https:// URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("must be an http:// or https:// URL");
+  return v;
 }

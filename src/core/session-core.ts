@@ -3,6 +3,7 @@ import type { Config } from "../config/config.js";
 import type { KeyedHash } from "../crypto/keyed-hash.js";
 import type { TokenCipher } from "../crypto/token-cipher.js";
 import type { TokenLocator } from "../crypto/token-locator.js";
+import { ignoreSessionChanges, type SessionObserver } from "./session-observer.js";
 import { LimitReachedError, TokenInUseError, type SessionChange, type SessionPage, type SessionStore, type TenantPageRequest } from "../store/session-store.js";
 import { limits } from "./limits.js";
 import type { JsonObject, Session, SessionMetadata } from "./session.js";
@@ -63,11 +64,14 @@ export interface SessionCoreDeps {
   readonly tokenLocator: TokenLocator;
   readonly config: Pick<Config, "idleTimeoutSeconds" | "maxLifetimeSeconds" | "maxSessionsPerUser" | "evictOldestAtLimit">;
   readonly clock?: () => number;
+  /** Told of every confirmed change (metrics count them). */
+  readonly observer?: SessionObserver;
 }
 
 /** createSessionCore returns the domain core over a store. */
 export function createSessionCore(deps: SessionCoreDeps): SessionCore {
   const { store, cipher, tokenHash, tokenLocator, config } = deps;
+  const observer = deps.observer ?? ignoreSessionChanges;
   const now = deps.clock ?? Date.now;
   const idleMs = config.idleTimeoutSeconds * 1000;
   const maxLifetimeMs = config.maxLifetimeSeconds * 1000;
@@ -183,8 +187,10 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       try {
         await store.create(session, { limit: config.maxSessionsPerUser, evictOldest: config.evictOldestAtLimit, now: at });
       } catch (e) {
+        if (e instanceof LimitReachedError) observer.sessionsChanged("refused_at_limit");
         throw storeFailure(e, input.userId);
       }
+      observer.sessionsChanged("created");
       return { session, token };
     },
 
@@ -228,18 +234,27 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
     touch: (tenantId, sessionId) =>
       mutate(tenantId, sessionId, { slide: true, makeCurrent: true }),
 
-    setStatus: (tenantId, sessionId, status) => mutate(tenantId, sessionId, { status }),
+    async setStatus(tenantId, sessionId, status) {
+      const session = await mutate(tenantId, sessionId, { status });
+      observer.sessionsChanged(status);
+      return session;
+    },
 
     async delete(tenantId, sessionId, scope = {}) {
       if (!(await store.delete(tenantId, sessionId, now(), scope.activeOnly === true))) throw sessionNotFound(sessionId);
+      observer.sessionsChanged("deleted");
     },
 
     async clear(tenantId, userId) {
+      let count: number;
       if (userId !== undefined && userId !== "") {
         validateUserId(userId);
-        return store.clearUser(tenantId, userId);
+        count = await store.clearUser(tenantId, userId);
+      } else {
+        count = await store.clearTenant(tenantId);
       }
-      return store.clearTenant(tenantId);
+      if (count > 0) observer.sessionsChanged("deleted", count);
+      return count;
     },
 
     revealToken: (session) =>

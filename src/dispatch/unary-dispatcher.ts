@@ -10,7 +10,7 @@ import {
 import type { ApiClientVerifier } from "../auth/api-client-verifier.js";
 import { credentialsKey } from "../auth/credentials.js";
 import { readCredentials } from "../auth/read-credentials.js";
-import type { CallOutcome } from "../observability/call-outcome.js";
+import { traceHeaders, type CallOutcome } from "../observability/call-outcome.js";
 import { acceptRequestId, requestIdKey } from "../observability/request-id.js";
 import { LeanHeaders } from "./lean-headers.js";
 
@@ -95,12 +95,12 @@ export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDis
     procedure: (path) => procedures.get(path),
 
     async call(call) {
-      const start = performance.now();
       const requestId = call.requestId ?? acceptRequestId(call.requestHeader.get("x-request-id"));
-      const { procedure } = call;
+      const { procedure, requestHeader } = call;
+      const record = outcome.begin(requestId, procedure.name, call.protocolName, requestHeader.get("traceparent"), requestHeader.get("tracestate"));
       const values = createContextValues();
       values.set(requestIdKey, requestId);
-      const header = new LeanHeaders({ "x-request-id": requestId });
+      const header = new LeanHeaders(record.trace ? { "x-request-id": requestId, ...traceHeaders(record.trace) } : { "x-request-id": requestId });
       const trailer = new LeanHeaders();
       const deadline = call.timeoutMs === undefined ? undefined : Date.now() + call.timeoutMs;
       const ctx: HandlerContext = {
@@ -118,10 +118,10 @@ export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDis
       };
       try {
         const message = call.timeoutMs === undefined ? await invoke(call, ctx) : await withDeadline(invoke(call, ctx), call.timeoutMs);
-        outcome.ended(requestId, procedure.name, start);
+        outcome.ended(record);
         return { message, header, trailer };
       } catch (e) {
-        throw outcome.failed(e, requestId, procedure.name, start);
+        throw outcome.failed(e, record);
       }
     },
   };

@@ -2,21 +2,38 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { codeName } from "../rest/code-name.js";
 import { StoreDeadlineError } from "../store/with-deadline.js";
+import { createCallTracer, type CallTrace, type CallTracer } from "./call-tracer.js";
+import type { Metrics, Protocol } from "./metrics.js";
+
+/** CallRecord is one call being observed, from its start to its outcome. */
+export interface CallRecord {
+  readonly requestId: string;
+  /** "package.Service/Method". */
+  readonly procedure: string;
+  readonly protocol: Protocol;
+  readonly start: number;
+  /** The call's place in its caller's trace, when it has one. */
+  readonly trace: CallTrace | undefined;
+}
 
 /**
- * CallOutcome logs how a call ended and turns what it threw into the error
- * the caller sees. It is shared by the unary dispatcher and the interceptor
- * in front of connect-node, so every protocol logs and maps errors alike.
+ * CallOutcome observes calls: it starts each one's trace and in-flight count,
+ * logs how it ended (with its trace and span ids), counts it in the metrics,
+ * and turns what it threw into the error the caller sees. It is shared by the
+ * unary dispatcher and the interceptor in front of connect-node, so every
+ * protocol is observed alike.
  */
 export interface CallOutcome {
+  /** A call begins; `traceparent`/`tracestate` are the caller's, if sent. */
+  begin(requestId: string, procedure: string, protocol: Protocol, traceparent: string | null, tracestate: string | null): CallRecord;
   /** Logs one "call" line for a call that succeeded (or ended as `code`). */
-  ended(requestId: string, procedure: string, start: number, code?: Code): void;
+  ended(call: CallRecord, code?: Code): void;
   /**
    * Maps an error: a ConnectError stays; anything else becomes UNAVAILABLE
    * (the store is down or did not answer in time) or INTERNAL, its cause
-   * logged, never sent. The reply carries the request id.
+   * logged, never sent. The reply carries the request id and trace context.
    */
-  failed(e: unknown, requestId: string, procedure: string, start: number): ConnectError;
+  failed(e: unknown, call: CallRecord): ConnectError;
 }
 
 export interface CallOutcomeOptions {
@@ -27,15 +44,32 @@ export interface CallOutcomeOptions {
    * every call fails alike, so they are summarized there, not logged one by one.
    */
   readonly onUnavailable?: (cause: unknown) => void;
+  readonly metrics?: Metrics;
+  /** W3C trace context without span export when not given. */
+  readonly tracer?: CallTracer;
+}
+
+/** The headers that return a call's trace context to its caller. */
+export function traceHeaders(trace: CallTrace): Record<string, string> {
+  return trace.tracestate === undefined ? { traceparent: trace.traceparent } : { traceparent: trace.traceparent, tracestate: trace.tracestate };
 }
 
 export function createCallOutcome(logger: Logger, isStoreDown: () => boolean, options: CallOutcomeOptions): CallOutcome {
-  const fields = (requestId: string, procedure: string, start: number, code: Code | undefined) => ({
-    requestId,
-    procedure,
-    code: code === undefined ? "ok" : codeName(code),
-    ms: round(performance.now() - start),
-  });
+  const { metrics } = options;
+  const tracer = options.tracer ?? createCallTracer({ serviceName: "secure-session-storage" });
+  // Ends the call's span and metrics, and gives its log line's fields.
+  const finish = (call: CallRecord, code: Code | undefined) => {
+    const name = code === undefined ? "ok" : codeName(code);
+    const ms = performance.now() - call.start;
+    metrics?.callEnded(call.procedure, call.protocol, name, ms / 1000);
+    call.trace?.end(name);
+    const line: Record<string, unknown> = { requestId: call.requestId, procedure: call.procedure, code: name, ms: round(ms) };
+    if (call.trace) {
+      line.traceId = call.trace.traceId;
+      line.spanId = call.trace.spanId;
+    }
+    return line;
+  };
 
   function toConnectError(e: unknown): ConnectError {
     if (e instanceof ConnectError) return e;
@@ -46,13 +80,19 @@ export function createCallOutcome(logger: Logger, isStoreDown: () => boolean, op
   }
 
   return {
-    ended(requestId, procedure, start, code) {
-      if (options.logCalls && logger.isLevelEnabled("info")) logger.info(fields(requestId, procedure, start, code), "call");
+    begin(requestId, procedure, protocol, traceparent, tracestate) {
+      metrics?.callStarted(protocol);
+      return { requestId, procedure, protocol, start: performance.now(), trace: tracer.start(procedure, traceparent, tracestate) };
     },
-    failed(e, requestId, procedure, start) {
+    ended(call, code) {
+      const line = finish(call, code);
+      if (options.logCalls && logger.isLevelEnabled("info")) logger.info(line, "call");
+    },
+    failed(e, call) {
       const error = toConnectError(e);
-      error.metadata.set("x-request-id", requestId);
-      const line = { ...fields(requestId, procedure, start, error.code), message: error.rawMessage };
+      error.metadata.set("x-request-id", call.requestId);
+      if (call.trace) for (const [name, value] of Object.entries(traceHeaders(call.trace))) error.metadata.set(name, value);
+      const line = { ...finish(call, error.code), message: error.rawMessage };
       if (error.code === Code.Internal || error.code === Code.Unknown) {
         logger.error({ ...line, cause: describe(error.cause) }, "call failed");
         return error;

@@ -1,24 +1,22 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { SessionChangeKind, SessionObserver } from "../core/session-observer.js";
 
 /** The protocols a call can arrive by. */
 export type Protocol = "rest" | "connect" | "grpc" | "grpc_web";
 
-/** A change of a session's life, as counted by sss_sessions_total. */
-export type SessionChangeKind = "created" | "ended" | "removed" | "revoked" | "deleted" | "refused_at_limit";
 
 /**
  * Metrics are the service's Prometheus series. Every label value comes from a
  * closed set (procedure names, protocols, codes, Redis command names), never
  * from a request: no user id, session id or path can grow the series.
  */
-export interface Metrics {
+export interface Metrics extends SessionObserver {
   readonly registry: Registry;
   /** A call began: counted in flight until it ends. */
   callStarted(protocol: Protocol): void;
   /** A call ended with `code` ("ok" or a Connect code name) after `seconds`. */
   callEnded(procedure: string, protocol: Protocol, code: string, seconds: number): void;
   redisCommand(command: string, seconds: number, failed: boolean): void;
-  sessionsChanged(kind: SessionChangeKind, count?: number): void;
 }
 
 // Unary calls here take 0.1-5 ms; the buckets reach past Redis's command timeout.
@@ -98,6 +96,6 @@ export function createMetrics(): Metrics {
       redisLatency.labels(command).observe(seconds);
       if (failed) redisErrors.labels(command).inc();
     },
-    sessionsChanged: (kind, count = 1) => sessions.labels(kind).inc(count),
+    sessionsChanged: (kind: SessionChangeKind, count = 1) => sessions.labels(kind).inc(count),
   };
 }

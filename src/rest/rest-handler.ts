@@ -122,6 +122,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
         requestId,
       });
       detail.code = "ok";
+      addTrace(detail, reply.header.get("traceparent"));
       copyResponseHeaders(res, reply.header);
       if (route.unauthorizedUnless && (reply.message as Record<string, unknown>)[route.unauthorizedUnless.localName] === false) {
         return sendJson(res, 401, renderJson(route, reply.message), requestId);
@@ -136,6 +137,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       const error = ConnectError.from(e);
       detail.code = codeName(error.code);
       detail.message = error.rawMessage;
+      addTrace(detail, error.metadata.get("traceparent"));
       copyResponseHeaders(res, error.metadata);
       return sendError(res, route, error, requestId, false);
     }
@@ -232,8 +234,17 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
 interface AccessDetail {
   route?: string;
   procedure?: string;
+  traceId?: string;
+  spanId?: string;
   code?: string;
   message?: string;
+}
+
+// The call's traceparent names its trace and span; the access line carries both.
+function addTrace(detail: AccessDetail, traceparent: string | null) {
+  if (traceparent === null) return;
+  detail.traceId = traceparent.slice(3, 35);
+  detail.spanId = traceparent.slice(36, 52);
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

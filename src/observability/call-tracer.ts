@@ -1,0 +1,106 @@
+import { randomBytes } from "node:crypto";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { TraceState, parseTraceParent } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+
+/** CallTrace is one call's place in a W3C trace: what its log lines carry and its reply returns. */
+export interface CallTrace {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** The traceparent naming this call's span, for the reply. */
+  readonly traceparent: string;
+  readonly tracestate: string | undefined;
+  /** Ends the span with the call's code ("ok" or a Connect code name). */
+  end(code: string): void;
+}
+
+/** CallTracer joins calls to their callers' traces. */
+export interface CallTracer {
+  /**
+   * The call's trace: a child of the caller's `traceparent`, or, when spans
+   * are exported, a new trace for a call that brought none. Undefined when
+   * there is nothing to follow.
+   */
+  start(procedure: string, traceparent: string | null, tracestate: string | null): CallTrace | undefined;
+  /** Sends what is buffered and stops exporting. */
+  shutdown(): Promise<void>;
+}
+
+export interface CallTracerOptions {
+  /** OTLP/HTTP base URL (OTEL_EXPORTER_OTLP_ENDPOINT); spans are exported only when set. */
+  readonly otlpEndpoint?: string;
+  readonly serviceName: string;
+}
+
+/**
+ * createCallTracer follows W3C trace context on every call. Without an OTLP
+ * endpoint no SDK runs: a call with a valid traceparent gets a new span id
+ * under the caller's trace, and a call without one costs nothing. With an
+ * endpoint, every call is an exported server span (OpenTelemetry SDK, batched
+ * OTLP/HTTP JSON).
+ */
+export function createCallTracer(options: CallTracerOptions): CallTracer {
+  return options.otlpEndpoint ? createExportingTracer(options.otlpEndpoint, options.serviceName) : w3cTracer;
+}
+
+const w3cTracer: CallTracer = {
+  start(_procedure, traceparent, tracestate) {
+    const parent = traceparent === null ? null : parseTraceParent(traceparent);
+    if (!parent) return undefined;
+    const spanId = randomBytes(8).toString("hex");
+    const flags = parent.traceFlags.toString(16).padStart(2, "0");
+    return {
+      traceId: parent.traceId,
+      spanId,
+      traceparent: `00-${parent.traceId}-${spanId}-${flags}`,
+      tracestate: validTraceState(tracestate),
+      end: () => undefined,
+    };
+  },
+  shutdown: () => Promise.resolve(),
+};
+
+function createExportingTracer(endpoint: string, serviceName: string): CallTracer {
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ "service.name": serviceName }),
+    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, "")}/v1/traces` }) })],
+  });
+  const tracer = provider.getTracer("secure-session-storage");
+  return {
+    start(procedure, traceparent, tracestate) {
+      const parent = traceparent === null ? null : parseTraceParent(traceparent);
+      const state = validTraceState(tracestate);
+      const context = parent
+        ? trace.setSpanContext(ROOT_CONTEXT, { ...parent, isRemote: true, traceState: state === undefined ? undefined : new TraceState(state) })
+        : ROOT_CONTEXT;
+      const slash = procedure.lastIndexOf("/");
+      const span = tracer.startSpan(
+        procedure,
+        { kind: SpanKind.SERVER, attributes: { "rpc.service": procedure.slice(0, slash), "rpc.method": procedure.slice(slash + 1) } },
+        context,
+      );
+      const { traceId, spanId, traceFlags } = span.spanContext();
+      return {
+        traceId,
+        spanId,
+        traceparent: `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, "0")}`,
+        tracestate: state,
+        end(code) {
+          span.setAttribute("rpc.connect_rpc.error_code", code);
+          if (code !== "ok") span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+          span.end();
+        },
+      };
+    },
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+// A tracestate that does not parse is dropped, as the W3C recommends, rather than passed on.
+function validTraceState(tracestate: string | null): string | undefined {
+  if (!tracestate) return undefined;
+  const serialized = new TraceState(tracestate).serialize();
+  return serialized === "" ? undefined : serialized;
+}
