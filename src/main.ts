@@ -27,6 +27,7 @@ async function main(notes: Note[]) {
     if (!env.REDIS_URL && !env.REDIS_SENTINELS && !env.REDIS_CLUSTER_NODES) {
       local = await prepareLocalEnvironment(env, dataDir, (message) => notes.push({ level: "info", message }));
       env = local.env;
+      stopLocalOnUncaughtError(local);
     } else {
       // Keys, unlike API clients, may be generated here: then one instance works
       // out of the box, and several must be given the same keys explicitly.
@@ -69,6 +70,20 @@ async function main(notes: Note[]) {
     // A failed start must not leave its local redis-server running.
     await local?.stop();
     throw e;
+  }
+}
+
+/**
+ * An uncaught error still ends the service (code 1), but its local Redis first
+ * shuts down gracefully (AOF flushed) and the data directory is given up only
+ * then; a second error meanwhile exits at once (Redis still gets SIGTERM at exit).
+ */
+function stopLocalOnUncaughtError(environment: LocalEnvironment) {
+  for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+    process.once(event, (e: unknown) => {
+      console.error(e);
+      void environment.stop().finally(() => process.exit(1));
+    });
   }
 }
 
