@@ -43,6 +43,7 @@ import { createSessionStorageService } from "./services/session-storage-service.
 import { createSessionsService } from "./services/sessions-service.js";
 import { redisCommandTimeoutMs, type RedisClient } from "./store/redis-client.js";
 import { createRedisSessionStore } from "./store/redis-session-store.js";
+import { startIndexSweeper } from "./store/index-sweeper.js";
 import { withDeadline } from "./store/with-deadline.js";
 import { createConnectUnaryHandler } from "./transport/connect-unary-handler.js";
 import { createCorsHandler } from "./transport/cors.js";
@@ -86,6 +87,8 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   const tracer = createCallTracer({ otlpEndpoint: config.otelExporterOtlpEndpoint, serviceName: config.otelServiceName });
   // Every store call answers within the command timeout, however many round trips it makes.
   const store = withDeadline(createRedisSessionStore(redis), redisCommandTimeoutMs);
+  // Drops tenant index entries of sessions that expired, with no request needed.
+  const sweeper = startIndexSweeper(redis, { tenants: config.apiClients.map((c) => c.id), intervalMs: config.indexSweepIntervalMs });
   const core = createSessionCore({
     store,
     cipher: createTokenCipher(config.tokenEncryptionKeys),
@@ -182,6 +185,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
         h1.closeAllConnections();
         h1.close(); // stops its connection-checking timer
         h2Sessions.destroyAll();
+        await sweeper.stop();
         metricsServer?.close();
         await Promise.all([store.close(), tracer.shutdown().catch(() => undefined)]);
       })();

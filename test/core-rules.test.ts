@@ -1,16 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
-import { afterAll, expect, inject, test } from "vitest";
+import { afterAll, expect, test } from "vitest";
 import { createSessionCore } from "../src/core/session-core.js";
 import { createTokenLocator } from "../src/crypto/token-locator.js";
 import { createKeyedHash } from "../src/crypto/keyed-hash.js";
 import { createTokenCipher } from "../src/crypto/token-cipher.js";
 import { createRedisSessionStore } from "../src/store/redis-session-store.js";
+import { connectSharedRedis } from "./support/shared-redis.js";
 
 // Rules of the core over the real Redis store, where no HTTP face is needed
 // to show them.
 
-const redis = new Redis(inject("redisUrl"), { enableAutoPipelining: true });
+const redis = connectSharedRedis({ enableAutoPipelining: true });
 afterAll(() => redis.disconnect());
 
 const tokenEncryptionKeys = [{ id: "k1", key: randomBytes(32) }];

@@ -8,13 +8,14 @@
  */
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { SessionStorageService } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
 import { chunkFields, joinChunks } from "../src/store/hash-value-chunks.js";
 import { redisKeys } from "../src/store/redis-keys.js";
+import { scanAllKeys } from "./support/scan-all-keys.js";
 import { startTestApp, type TestApp, type TestClient } from "./support/test-app.js";
 
 const json = (c: TestClient) => ({ ...c.headers, "content-type": "application/json" });
@@ -35,44 +36,39 @@ async function rest(t: TestApp, method: string, path: string, headers: Record<st
   return { status: res.status, text, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
-/** Every key of the Redis (SCAN, never KEYS) with every value, as text. */
-async function dumpRedis(redis: Redis): Promise<Map<string, string[]>> {
+/** Every key of the Redis (SCAN, never KEYS; every primary of a Cluster) with every value, as text. */
+async function dumpRedis(redis: Redis | Cluster): Promise<Map<string, string[]>> {
   const dump = new Map<string, string[]>();
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "COUNT", 1000);
-    cursor = next;
-    for (const key of keys) {
-      const type = await redis.type(key);
-      let values: string[];
-      switch (type) {
-        case "string":
-          values = [(await redis.get(key)) ?? ""];
-          break;
-        case "hash": {
-          const fields = await redis.hgetall(key);
-          values = Object.entries(fields).flat();
-          // A value split into chunks is also scanned whole.
-          for (const name of Object.keys(fields).filter((f) => /^[a-z]+$/.test(f))) values.push(joinChunks(fields, name)!);
-          break;
-        }
-        case "zset":
-          values = await redis.zrange(key, "0", "-1", "WITHSCORES");
-          break;
-        case "set":
-          values = await redis.smembers(key);
-          break;
-        case "list":
-          values = await redis.lrange(key, 0, -1);
-          break;
-        case "none":
-          continue; // expired or deleted between SCAN and TYPE
-        default:
-          values = [`<unexpected type ${type}>`];
+  for (const key of await scanAllKeys(redis)) {
+    const type = await redis.type(key);
+    let values: string[];
+    switch (type) {
+      case "string":
+        values = [(await redis.get(key)) ?? ""];
+        break;
+      case "hash": {
+        const fields = await redis.hgetall(key);
+        values = Object.entries(fields).flat();
+        // A value split into chunks is also scanned whole.
+        for (const name of Object.keys(fields).filter((f) => /^[a-z]+$/.test(f))) values.push(joinChunks(fields, name)!);
+        break;
       }
-      dump.set(key, values);
+      case "zset":
+        values = await redis.zrange(key, "0", "-1", "WITHSCORES");
+        break;
+      case "set":
+        values = await redis.smembers(key);
+        break;
+      case "list":
+        values = await redis.lrange(key, 0, -1);
+        break;
+      case "none":
+        continue; // expired or deleted between SCAN and TYPE
+      default:
+        values = [`<unexpected type ${type}>`];
     }
-  } while (cursor !== "0");
+    dump.set(key, values);
+  }
   return dump;
 }
 
@@ -82,12 +78,12 @@ function keyOf(tenantId: string, id: string): string {
 }
 
 /** The sealed token of a session, its chunks joined. */
-async function readSealed(redis: Redis, key: string): Promise<string> {
+async function readSealed(redis: Redis | Cluster, key: string): Promise<string> {
   return joinChunks(await redis.hgetall(key), "tk")!;
 }
 
 /** Overwrites the sealed token of a session, chunks and all, as an attacker with Redis access could. */
-async function writeSealed(redis: Redis, key: string, sealed: string): Promise<void> {
+async function writeSealed(redis: Redis | Cluster, key: string, sealed: string): Promise<void> {
   const stale = Object.keys(await redis.hgetall(key)).filter((f) => /^tk\d+$/.test(f));
   if (stale.length > 0) await redis.hdel(key, ...stale);
   await redis.hset(key, ...chunkFields("tk", sealed));

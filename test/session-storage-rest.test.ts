@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { redisKeys } from "../src/store/redis-keys.js";
+import { scanAllKeys } from "./support/scan-all-keys.js";
 import { startTestApp, type TestApp, type TestClient } from "./support/test-app.js";
 
 const BASE = "/api/v1/session-storage";
@@ -85,14 +86,7 @@ async function clearTenant(t: TestApp, client: TestClient) {
 /** Every Redis key the service holds for a tenant (sessions, user indexes, current pointers, tenant index). */
 async function tenantKeys(t: TestApp, tenantId: string): Promise<string[]> {
   const keys: string[] = [];
-  for (const pattern of redisKeys.tenantPatterns(tenantId)) {
-    let cursor = "0";
-    do {
-      const [next, batch] = await t.redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== "0");
-  }
+  for (const pattern of redisKeys.tenantPatterns(tenantId)) keys.push(...(await scanAllKeys(t.redis, pattern)));
   return keys.sort();
 }
 

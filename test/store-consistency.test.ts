@@ -143,3 +143,35 @@ test("a session JWT never outlives its session", async () => {
   const claims = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()) as { exp: number };
   expect(claims.exp * 1000).toBeLessThanOrEqual(Date.parse(expiresAt) + 1000);
 });
+
+test("200 concurrent PUTs rotating one session's token leave exactly one pointer, the current token's; a stale token is 401 and free again", async () => {
+  const first = `rot-${randomBytes(24).toString("hex")}`;
+  const saved = (await (await save(t.clientA, { user_id: "rotate-user", token: first })).json()) as { id: string };
+  const sessionKey = redisKeys.session(t.clientA.id, "rotate-user", suffix(saved.id));
+  const tokens = Array.from({ length: 200 }, (_, i) => `rot-${i}-${randomBytes(24).toString("hex")}`);
+  const results = await Promise.all(tokens.map((token) =>
+    fetch(`${t.baseUrl}/api/v1/session-storage/${saved.id}`, {
+      method: "PUT",
+      headers: { ...t.clientA.headers, ...json },
+      body: JSON.stringify({ token }),
+    }),
+  ));
+  expect(results.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
+  // Exactly one pointer names the session: the one of the token it holds now.
+  const pointers: string[] = [];
+  for (const token of [first, ...tokens]) {
+    const value = await t.redis.get(redisKeys.tokenPointer(lookupHash(token)));
+    if (value !== null && value.split(" ")[0] === sessionKey) pointers.push(token);
+  }
+  expect(pointers).toHaveLength(1);
+  const current = pointers[0]!;
+  expect(await t.redis.hget(sessionKey, "th")).toBe(lookupHash(current));
+  expect((await status(current)).status).toBe(200);
+  const stale = tokens.find((tok) => tok !== current)!;
+  expect((await status(stale)).status).toBe(401);
+  expect((await status(first)).status).toBe(401);
+  // A stale token can be stored again, by another session.
+  expect((await save(t.clientA, { user_id: "rotate-other", token: stale })).status).toBe(200);
+  expect((await save(t.clientA, { user_id: "rotate-other", token: first })).status).toBe(200);
+  expect((await save(t.clientA, { user_id: "rotate-other", token: current })).status).toBe(409);
+});

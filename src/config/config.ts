@@ -49,6 +49,9 @@ export interface Config {
   /** OTLP/HTTP base URL for exported spans; none are exported when unset. */
   readonly otelExporterOtlpEndpoint: string | undefined;
   readonly otelServiceName: string;
+  // Store upkeep.
+  /** How often the tenant index is swept of entries whose session expired (index-sweeper.ts). */
+  readonly indexSweepIntervalMs: number;
 }
 
 /** Where /metrics is served: on the service's port, on a port of its own, or not at all. */
@@ -157,7 +160,9 @@ export function parseConfig(env: Env): Config {
     metrics: read("METRICS_PORT", parseMetricsListen, { kind: "main" } as MetricsListen),
     otelExporterOtlpEndpoint: read("OTEL_EXPORTER_OTLP_ENDPOINT", parseHttpUrl, "") || undefined,
     otelServiceName: read("OTEL_SERVICE_NAME", (v) => v, "secure-session-storage"),
-    };
+    // Store upkeep.
+    indexSweepIntervalMs: read("INDEX_SWEEP_INTERVAL_MS", int(100, 3_600_000), 30_000),
+  };
   if (idleTimeoutSeconds > maxLifetimeSeconds) {
     problems.push("SESSION_IDLE_TIMEOUT_SECONDS must not exceed SESSION_MAX_LIFETIME_SECONDS");
   }

@@ -12,11 +12,22 @@
  *                                     expires (PEXPIREAT) when the session does
  *   s2:{T:U}:i                zset    the user's session id suffixes, scored by creation ms
  *   s2:{T/<b>}:x              zset    bucket b (0..tenantBuckets-1) of the tenant index:
- *                                     session ids of the users hashed to b, scored by
- *                                     creation ms. Tenant ids hold no ':' or '/', so this
- *                                     tag never equals a user's.
- *   s2:t:<hmac>               string  a caller token's pointer: the session key holding
- *                                     that token hash; expires with the session
+ *                                     active session ids of the users hashed to b, scored
+ *                                     by creation ms. Tenant ids hold no ':' or '/', so
+ *                                     this tag never equals a user's.
+ *   s2:{T/<b>}:e              zset    the same active sessions scored by their expiry as
+ *                                     last written (a slide on the hot path does not move
+ *                                     it, so it is a lower bound): entries whose score has
+ *                                     passed are the only ones that may be dead, and are
+ *                                     checked (tenant-index-upkeep.ts)
+ *   s2:{T/<b>}:n              zset    the same bucket's sessions that are no longer active
+ *                                     (ended, removed, revoked), scored by their expiry
+ *                                     (which no longer moves): only clear-all reads it
+ *   s2:t:<hmac>               string  a caller token's pointer: "<session key> <deadline
+ *                                     ms of the write that claimed it>"; expires with the
+ *                                     session
+ *   s2:sweep:<T>              string  held by the service instance sweeping the tenant's
+ *                                     index this round (index-sweeper.ts)
  */
 const prefix = "s2:";
 
@@ -49,8 +60,15 @@ export const redisKeys = Object.freeze({
   userIndex: (tenantId: string, userId: string) => `${prefix}{${tenantId}:${userId}}:i`,
   tokenPointer: (tokenHash: string) => `${prefix}t:${tokenHash}`,
   tenantBucket: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:x`,
-  /** The tenant index bucket holding a user's sessions. */
+  /** The tenant index bucket holding a user's active sessions. */
   tenantBucketOf: (tenantId: string, userId: string) => `${prefix}{${tenantId}/${bucketOf(userId)}}:x`,
+  /** A bucket's active sessions by expiry as last written (same slot as the bucket). */
+  expiryIndex: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:e`,
+  inactiveBucket: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:n`,
+  /** The number of the tenant index bucket holding a user's sessions. */
+  bucketNumberOf: (userId: string) => bucketOf(userId),
+  /** Held by the instance sweeping a tenant's index this round. */
+  sweepLock: (tenantId: string) => `${prefix}sweep:${tenantId}`,
   /** SCAN patterns matching every key of a tenant except token pointers. */
   tenantPatterns: (tenantId: string) => [`${prefix}{${tenantId}:*`, `${prefix}{${tenantId}/*`],
 });

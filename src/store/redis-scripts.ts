@@ -15,18 +15,26 @@ export interface RedisScripts {
   ssCurrent: ScriptFn;
   ssClearUser: ScriptFn;
   ssDeleteIfEquals: ScriptFn;
+  ssClaimPointer: ScriptFn;
+  ssIndexAdd: ScriptFn;
+  ssIndexDeactivate: ScriptFn;
+  ssUndoCreate: ScriptFn;
 }
 
 const definitions: Record<keyof RedisScripts, { file: string; keys: number }> = {
   ssCreate: { file: "create.lua", keys: 2 },
   ssFindByToken: { file: "find-by-token.lua", keys: 1 },
   ssSlideSession: { file: "slide-session.lua", keys: 1 },
-  ssMutate: { file: "mutate.lua", keys: 1 },
+  ssMutate: { file: "mutate.lua", keys: 2 },
   ssDelete: { file: "delete.lua", keys: 2 },
+  ssUndoCreate: { file: "undo-create.lua", keys: 2 },
   ssListUser: { file: "list-user.lua", keys: 1 },
   ssCurrent: { file: "current-session.lua", keys: 1 },
   ssClearUser: { file: "clear-user.lua", keys: 1 },
   ssDeleteIfEquals: { file: "delete-if-equals.lua", keys: 1 },
+  ssClaimPointer: { file: "claim-pointer.lua", keys: 1 },
+  ssIndexAdd: { file: "index-add.lua", keys: 2 },
+  ssIndexDeactivate: { file: "index-deactivate.lua", keys: 3 },
 };
 
 const read = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");

@@ -1,17 +1,23 @@
 import { Cluster } from "ioredis";
 import { isLive, type Session } from "../core/session.js";
 import { splitSessionId } from "../core/session-id.js";
-import type { RedisClient } from "./redis-client.js";
+import { redisCommandTimeoutMs, type RedisClient } from "./redis-client.js";
 import { redisKeys, tenantBuckets } from "./redis-keys.js";
 import { defineRedisScripts } from "./redis-scripts.js";
 import { sessionFromReply, sessionToFields, tokenFields, type SessionPlace } from "./redis-session-codec.js";
+import { createRepairQueue } from "./repair-queue.js";
 import { LimitReachedError, TokenInUseError, type MutationResult, type SessionStore, type TokenLookup } from "./session-store.js";
+import { createTenantIndex } from "./tenant-index.js";
 import { createTenantIndexMerge } from "./tenant-index-merge.js";
+import { positionAtRank } from "./tenant-index-rank.js";
+import { parseTokenPointer } from "./token-pointer-value.js";
+import { StoreDeadlineError } from "./with-deadline.js";
+import { asUnavailable, clockSkewMs, creationGraceMs, isDefiniteRefusal, startWrite, type WriteClock } from "./write-deadline.js";
 
-// Longer than any create takes between writing its index entry and its session.
-const creationGraceMs = 60_000;
-// Tenant index entries read per bucket at a time by a full walk (total counts, clear-all).
-const walkBatch = 500;
+// Entries with a passed expiry checked per bucket by one list call; the
+// sweeper handles the rest, so only a mass expiry since the last sweep can
+// leave some for the next call (until then the total may count them).
+const settlePerList = 1_000;
 
 interface Located extends SessionPlace {
   readonly sessionId: string;
@@ -23,6 +29,7 @@ interface Gone {
   readonly userId: string;
   readonly sessionId: string;
   readonly key: string;
+  /** Its token hash; empty when unknown (then its pointer, if any, is left to expire). */
   readonly tokenHash: string;
   /** Whether its token has a pointer (a caller's token). */
   readonly pointer: boolean;
@@ -32,14 +39,23 @@ interface Gone {
  * createRedisSessionStore implements SessionStore over ioredis (one server,
  * Sentinel or Cluster). Per-user updates are single Lua scripts: atomic, on
  * one hash slot. A caller token's pointer and the tenant index buckets live
- * in other slots, so they are written before the script (rolled back when
- * it refuses): a session is never stored without them. An index entry whose
- * session does not exist is removed only once it is older than
- * `creationGraceMs`, since a younger one may belong to a create in flight.
+ * in other slots, so they are written before the script: a session is never
+ * stored without them.
+ *
+ * All or nothing: every write of a call carries the call's deadline and
+ * refuses after it (write-deadline.ts). Secondary entries are rolled back
+ * only on a definite refusal; when the outcome is unknown (a timeout), a
+ * repair runs once the deadline has passed and makes the result match the
+ * answer: a create answered as failed is undone, pointers and index entries
+ * left behind are freed. An index entry whose session does not exist is
+ * ignored, and removed (by lists and the index sweeper) once older than
+ * `creationGraceMs`.
  */
 export function createRedisSessionStore(redis: RedisClient): SessionStore {
   const scripts = defineRedisScripts(redis);
   const isCluster = redis instanceof Cluster;
+  const repairs = createRepairQueue();
+  const index = createTenantIndex(redis, scripts);
 
   function locate(tenantId: string, sessionId: string): Located | undefined {
     const parts = splitSessionId(sessionId);
@@ -62,17 +78,40 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
     return gone;
   }
 
+  const releasePointer = (tokenHash: string, key: string) => scripts.ssDeleteIfEquals(redisKeys.tokenPointer(tokenHash), key);
+
+  /** Removes deleted sessions from the tenant index and frees their pointers (idempotent). */
   async function forget(tenantId: string, gone: readonly Gone[]) {
     if (gone.length === 0) return;
-    const byBucket = new Map<string, string[]>();
-    for (const g of gone) {
-      const bucket = redisKeys.tenantBucketOf(tenantId, g.userId);
-      byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), g.sessionId]);
-    }
     await Promise.all([
-      ...[...byBucket].map(([bucket, ids]) => redis.zrem(bucket, ...ids)),
-      ...gone.filter((g) => g.pointer).map((g) => scripts.ssDeleteIfEquals(redisKeys.tokenPointer(g.tokenHash), g.key)),
+      index.remove(tenantId, gone),
+      ...gone.filter((g) => g.pointer && g.tokenHash !== "").map((g) => releasePointer(g.tokenHash, g.key)),
     ]);
+  }
+
+  /** Runs follow-up writes now; what fails is retried by the repair queue. */
+  function soon(work: () => Promise<unknown>): Promise<void> {
+    return work().then(
+      () => undefined,
+      () => repairs.add(Date.now(), async () => void (await work())),
+    );
+  }
+
+  /**
+   * Follow-up writes after a stored change (freeing pointers, index
+   * entries): awaited while the call is within its deadline, so other
+   * connections see them once it answers, but never longer: a change
+   * already stored must not turn into a failure answer. Past that they go
+   * on in the background (the next command on the same connection still
+   * runs after them), retried by the repair queue if they fail.
+   */
+  async function followUp(clock: WriteClock, work: () => Promise<unknown>) {
+    const done = soon(work);
+    const wait = clock.deadline - Date.now();
+    if (wait <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, wait)))]);
+    clearTimeout(timer);
   }
 
   async function findByToken(token: TokenLookup, now: number, doSlide: boolean): Promise<Session | undefined> {
@@ -93,7 +132,8 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
       return place ? sessionFromReply(place, reply![1]) : undefined;
     }
     // On Cluster the pointer and the session are in different slots: two round trips.
-    const key = await redis.get(pointer);
+    const value = await redis.get(pointer);
+    const key = value === null ? undefined : parseTokenPointer(value).key;
     const place = key ? redisKeys.parseSession(key) : undefined;
     if (!place || foreign(place.tenantId)) return undefined;
     const session = sessionFromReply(place, await scripts.ssSlideSession(key!, ...args));
@@ -103,66 +143,102 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
 
   /**
    * Claims a caller's token for a session key: the pointer is the uniqueness
-   * check. A pointer held by a session of the same tenant that can no longer
-   * authenticate (ended, removed) may be taken over; one whose session does
-   * not exist yet may belong to a create in flight, so it counts as held. A
-   * session of another tenant holds its token, live or not, for as long as
-   * its record exists: otherwise a tenant could revive another's dead token
-   * as its own session.
+   * check. The holder keeps it while its session holds the token and is
+   * live; a session of another tenant holds it, live or not, while its
+   * record exists (otherwise a tenant could revive another's dead token as
+   * its own session). A holder whose session does not exist or does not
+   * show the token is a create or token change in flight until the
+   * deadline written in the pointer, and stale after it: then, like an
+   * ended or removed holder of the same tenant, it is taken over.
    */
-  async function claimToken(tokenHash: string, key: string, expiresAt: number, now: number): Promise<boolean> {
+  async function claimToken(tokenHash: string, key: string, expiresAt: number, now: number, clock: WriteClock): Promise<boolean> {
     const pointer = redisKeys.tokenPointer(tokenHash);
+    const claimant = redisKeys.parseSession(key);
+    let replace = "";
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (await redis.set(pointer, key, "PXAT", String(expiresAt), "NX")) return true;
-      const holderKey = await redis.get(pointer);
-      if (holderKey === null) continue;
+      const reply = String(await scripts.ssClaimPointer(pointer, key, String(expiresAt), String(clock.deadline), replace));
+      if (reply === "ok") return true;
       // Already this session's: nothing was claimed, so nothing to give back.
-      if (holderKey === key) return false;
-      const place = redisKeys.parseSession(holderKey);
-      const claimant = redisKeys.parseSession(key);
-      if (place && claimant && place.tenantId !== claimant.tenantId) throw new TokenInUseError();
-      const holder = place ? sessionFromReply(place, await redis.hgetall(holderKey)) : undefined;
-      // A live holder keeps the claim even if its hash does not show the token
-      // yet: that is a token change still in flight. (A pointer naming no
-      // session key at all is not from this layout: taken over.)
-      if (place && (!holder || isLive(holder, now))) {
-        throw new TokenInUseError();
+      if (reply === "mine") return false;
+      replace = reply;
+      const holder = parseTokenPointer(reply);
+      const place = redisKeys.parseSession(holder.key);
+      // A pointer naming no session key is not from this layout: taken over.
+      if (!place) continue;
+      const [th, status, expires] = await redis.hmget(holder.key, "th", "st", "ea");
+      if (th !== tokenHash) {
+        if (Date.now() <= holder.deadline + clockSkewMs) throw new TokenInUseError();
+        continue;
       }
-      await scripts.ssDeleteIfEquals(pointer, holderKey);
+      if (place.tenantId !== claimant?.tenantId) throw new TokenInUseError();
+      if (status === "active" && Number(expires) > now) throw new TokenInUseError();
     }
     throw new TokenInUseError();
   }
 
+  /** After a create answered as failed: the session must not exist, nor anything naming it. */
+  function undoCreateLater(clock: WriteClock, tenantId: string, at: Located, self: Gone) {
+    repairs.add(clock.settledAt, async () => {
+      await scripts.ssUndoCreate(at.key, redisKeys.userIndex(tenantId, at.userId), String(clock.deadline), at.suffix, redisKeys.sessionPrefix(tenantId, at.userId));
+      await forget(tenantId, [self]);
+    });
+  }
+
   async function clearUser(tenantId: string, userId: string): Promise<number> {
-    const reply = (await scripts.ssClearUser(
-      redisKeys.userIndex(tenantId, userId),
-      redisKeys.sessionPrefix(tenantId, userId),
-    )) as string[];
+    const clock = startWrite();
+    const reply = (await scripts
+      .ssClearUser(redisKeys.userIndex(tenantId, userId), redisKeys.sessionPrefix(tenantId, userId), String(clock.deadline))
+      .catch((e: unknown) => {
+        // Unknown outcome: index entries left are swept, pointers expire with their sessions.
+        throw asUnavailable(e);
+      })) as string[];
     const gone = goneFrom(tenantId, userId, reply);
-    await forget(tenantId, gone);
+    await followUp(clock, () => forget(tenantId, gone));
     return gone.length;
+  }
+
+  /**
+   * After a change whose outcome is unknown: pointers and index entries made
+   * to match what the session now holds.
+   */
+  function settleChangeLater(
+    clock: WriteClock,
+    at: Located,
+    claimed: string | undefined,
+    previous: { hash: string; pointer: boolean } | undefined,
+  ) {
+    repairs.add(clock.settledAt, async () => {
+      const [th = null, tp, ea, status = null] = await redis.hmget(at.key, "th", "tp", "ea", "st");
+      const work: Promise<unknown>[] = [];
+      if (claimed !== undefined && th !== claimed) work.push(releasePointer(claimed, at.key));
+      if (previous?.pointer && previous.hash !== th) work.push(releasePointer(previous.hash, at.key));
+      if (th !== null && tp === "1" && ea != null) work.push(redis.pexpireat(redisKeys.tokenPointer(th), Number(ea)));
+      const session = status === null ? undefined : sessionFromReply(at, await redis.hgetall(at.key));
+      if (session) work.push(session.status === "active" ? index.rescore(session) : index.deactivate(session));
+      await Promise.all(work);
+    });
   }
 
   return {
     async create(session, { limit, evictOldest, now }) {
+      const clock = startWrite();
       const { tenantId, userId, id } = session;
       const at = locate(tenantId, id);
       if (!at) throw new Error(`malformed session id for a new session`);
-      const bucket = redisKeys.tenantBucketOf(tenantId, userId);
       const pointer = session.tokenKind === "caller";
       const self: Gone = { userId, sessionId: id, key: at.key, tokenHash: session.tokenHash, pointer };
       // The index entry goes first: a clear-all that runs meanwhile then
       // finds this user, and an entry without a session is skipped.
-      await Promise.all([
-        pointer ? claimToken(session.tokenHash, at.key, session.expiresAt, now) : undefined,
-        redis.zadd(bucket, session.createdAt, id),
-        // The index lives as long as its longest-lived session: only ever later.
-        redis.call("PEXPIREAT", bucket, String(session.absoluteExpiresAt), "NX"),
-        redis.call("PEXPIREAT", bucket, String(session.absoluteExpiresAt), "GT"),
-      ]).catch(async (e: unknown) => {
-        await forget(tenantId, [self]).catch(() => undefined);
-        throw e;
-      });
+      const secondary = await Promise.allSettled([
+        pointer ? claimToken(session.tokenHash, at.key, session.expiresAt, now, clock) : undefined,
+        index.add(session, clock.deadline),
+      ]);
+      const failures = secondary.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+      if (failures.length > 0) {
+        if (failures.every((e) => e instanceof TokenInUseError || isDefiniteRefusal(e))) await soon(() => forget(tenantId, [self]));
+        else undoCreateLater(clock, tenantId, at, self);
+        throw asUnavailable(failures.find((e) => e instanceof TokenInUseError) ?? failures[0]);
+      }
       let evicted: string[];
       try {
         evicted = (await scripts.ssCreate(
@@ -175,16 +251,25 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
           at.suffix,
           String(session.createdAt),
           String(session.expiresAt),
-          String(session.absoluteExpiresAt),
+          String(clock.deadline),
           ...sessionToFields(session),
         )) as string[];
       } catch (e) {
-        await forget(tenantId, [self]);
+        if (!isDefiniteRefusal(e)) {
+          undoCreateLater(clock, tenantId, at, self);
+          throw e;
+        }
+        await soon(() => forget(tenantId, [self]));
         const match = /LIMIT (\d+)/.exec((e as Error).message);
         if (match) throw new LimitReachedError(Number(match[1]));
-        throw e;
+        throw asUnavailable(e);
       }
-      await forget(tenantId, goneFrom(tenantId, userId, evicted));
+      await followUp(clock, () => forget(tenantId, goneFrom(tenantId, userId, evicted)));
+      if (!clock.inTime()) {
+        // Stored, but the reply came too late: the caller is told it failed, so it is undone.
+        undoCreateLater(clock, tenantId, at, self);
+        throw new StoreDeadlineError(redisCommandTimeoutMs);
+      }
     },
 
     findByToken,
@@ -208,62 +293,34 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
     },
 
     async listTenant(tenantId, now, page) {
-      const sessions: Session[] = [];
-      const walkAll = page.countTotal === true;
-      // A cursor page reads at most `limit` entries per bucket at a time.
-      const round = walkAll ? walkBatch : Math.max(1, page.limit);
-      const index = createTenantIndexMerge(redis, bucketKeys(tenantId), page.after, round);
-      let skip = page.offset ?? 0;
-      let total = 0;
-      // Merely inactive sessions stay indexed (clearTenant finds their users
-      // through it) but are neither listed nor counted.
-      for (;;) {
-        const entries = await index.take(round);
-        if (entries.length === 0) break;
-        // Status and expiry for every entry; the whole session only for those on the page.
-        const states = await Promise.all(entries.map(async (e) => {
-          const at = locate(tenantId, e.id);
-          const [status, expiresAt] = at ? await redis.hmget(at.key, "st", "ea") : [null, null];
-          const missing = expiresAt === null;
-          const expired = !missing && Number(expiresAt) <= now;
-          return {
-            entry: e,
-            at,
-            dead: !at || expired || (missing && e.score < now - creationGraceMs),
-            active: !missing && !expired && status === "active",
-          };
-        }));
-        const dead = new Map<string, string[]>();
-        for (const f of states) if (f.dead) dead.set(f.entry.bucket, [...(dead.get(f.entry.bucket) ?? []), f.entry.id]);
-        await Promise.all([...dead].map(([bucket, ids]) => redis.zrem(bucket, ...ids)));
-        // A cursor walk stops at the entry that fills the page; the rest goes
-        // back, so the walk (or the next page) resumes right after what was placed.
-        const onPage: Located[] = [];
-        let consumed = states.length;
-        for (let i = 0; i < states.length; i++) {
-          const f = states[i]!;
-          if (!f.active) continue;
-          total++;
-          if (skip > 0) {
-            skip--;
-            continue;
-          }
-          if (sessions.length + onPage.length < page.limit) {
-            onPage.push(f.at!);
-            if (!walkAll && sessions.length + onPage.length === page.limit) {
-              consumed = i + 1;
-              break;
-            }
-          }
-        }
-        index.putBack(entries.slice(consumed));
-        const read = await Promise.all(onPage.map(async (at) => sessionFromReply(at, await redis.hgetall(at.key))));
-        // A session may have ended between the two reads: it is left out and
-        // the walk goes on to fill its place.
-        for (const session of read) if (session && isLive(session, now)) sessions.push(session);
-        if (!walkAll && sessions.length >= page.limit) break;
+      const buckets = bucketKeys(tenantId);
+      const byRank = page.after === undefined && page.offset !== undefined;
+      // Entries whose recorded expiry has passed are checked first (only
+      // those, at most settlePerList per bucket), so that the active buckets
+      // hold exactly the live sessions (and creates in flight): ranks and the
+      // total are then those of live sessions, and the total is a count, not
+      // a walk. A cursor page without a total needs neither: it skips what
+      // is dead and fills its place.
+      if (byRank || page.countTotal) await Promise.all(buckets.map((_, b) => index.settle(tenantId, b, now, settlePerList)));
+      const total = page.countTotal
+        ? (await Promise.all(buckets.map((bucket) => redis.zcard(bucket)))).reduce((a, b) => a + b, 0)
+        : undefined;
+      const withTotal = ({ sessions, dropped }: { sessions: Session[]; dropped: number }) => ({
+        sessions,
+        total: total === undefined ? undefined : total - dropped,
+      });
+      if (byRank) {
+        // An offset page starts at its rank, found without reading what comes
+        // before; its rank range is fixed, so an entry found dead on it (a
+        // create in flight) leaves its place empty rather than repeating one
+        // of the next page.
+        const offset = page.offset!;
+        if (total !== undefined && offset >= total) return { sessions: [], total };
+        const start = offset === 0 ? undefined : await positionAtRank(redis, buckets, offset - 1);
+        if (offset > 0 && !start) return { sessions: [], total };
+        return withTotal(await readPage(tenantId, now, createTenantIndexMerge(redis, buckets, start, page.limit), page.limit, false));
       }
-      return { sessions, total: walkAll ? total : undefined };
+      return withTotal(await readPage(tenantId, now, createTenantIndexMerge(redis, buckets, page.after, Math.max(1, page.limit)), page.limit, true));
     },
 
     async current(tenantId, userId, now) {
@@ -278,66 +335,105 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
     async mutate(tenantId, sessionId, change, now): Promise<MutationResult> {
       const at = locate(tenantId, sessionId);
       if (!at) return { kind: "not-found" };
+      const clock = startWrite();
       let previous: { hash: string; pointer: boolean } | undefined;
       let claimed = false;
       if (change.token) {
         const [expiresAt, tokenHash, pointer] = await redis.hmget(at.key, "ea", "th", "tp");
         if (expiresAt === null) return { kind: "not-found" };
         previous = { hash: tokenHash ?? "", pointer: pointer === "1" };
-        claimed = await claimToken(change.token.hash, at.key, Number(expiresAt), now);
+        claimed = await claimToken(change.token.hash, at.key, Number(expiresAt), now, clock).catch((e: unknown) => {
+          // Unknown outcome of the claim: freed once its deadline has passed, unless the session took it.
+          if (!(e instanceof TokenInUseError) && !isDefiniteRefusal(e)) settleChangeLater(clock, at, change.token!.hash, undefined);
+          throw asUnavailable(e);
+        });
       }
+      const giveBack = () => (change.token && claimed ? soon(() => releasePointer(change.token!.hash, at.key)) : Promise.resolve());
       // A changed token is always a caller's: a minted one is never stored by a change.
       const fields: string[] = ["ua", String(now)];
       if (change.token) fields.push(...tokenFields(change.token.hash, change.token.sealed, "caller"));
       if (change.sliding !== undefined) fields.push("sl", change.sliding ? "1" : "0");
       if (change.status !== undefined) fields.push("st", change.status);
-      const reply = (await scripts.ssMutate(
-        at.key,
-        String(now),
-        change.expiresAt === undefined ? "" : String(change.expiresAt),
-        change.makeCurrent ? "1" : "0",
-        change.slide ? "1" : "0",
-        change.token ? "tk" : "",
-        ...fields,
-      )) as string[];
+      let reply: string[];
+      try {
+        reply = (await scripts.ssMutate(
+          at.key,
+          redisKeys.userIndex(tenantId, at.userId),
+          String(now),
+          change.expiresAt === undefined ? "" : String(change.expiresAt),
+          change.makeCurrent ? "1" : "0",
+          change.slide ? "1" : "0",
+          change.token ? "tk" : "",
+          String(clock.deadline),
+          redisKeys.sessionPrefix(tenantId, at.userId),
+          ...fields,
+        )) as string[];
+      } catch (e) {
+        if (isDefiniteRefusal(e)) await giveBack();
+        else settleChangeLater(clock, at, claimed ? change.token!.hash : undefined, previous);
+        throw asUnavailable(e);
+      }
       const [kind, ...rest] = reply;
-      const session = kind === "gone" ? undefined : sessionFromReply(at, rest);
-      if (!session || kind === "inactive") {
+      if (kind !== "ok") {
         // The new token was claimed for nothing: give it back.
-        if (change.token && claimed) await scripts.ssDeleteIfEquals(redisKeys.tokenPointer(change.token.hash), at.key);
+        await giveBack();
+        const session = kind === "gone" ? undefined : sessionFromReply(at, rest);
         return session ? { kind: "inactive", session } : { kind: "not-found" };
       }
+      // The token this change replaced, read in the script: concurrent
+      // changes each free exactly the pointer they replaced.
+      const [replacedHash, replacedPointer, ...stored] = rest as [string, string, ...string[]];
+      const session = sessionFromReply(at, stored)!;
       const expiryMoved = change.expiresAt !== undefined || change.slide === true || change.token !== undefined;
-      await Promise.all([
-        expiryMoved && session.tokenKind === "caller"
-          ? redis.pexpireat(redisKeys.tokenPointer(session.tokenHash), session.expiresAt)
-          : undefined,
-        previous?.pointer && previous.hash !== session.tokenHash
-          ? scripts.ssDeleteIfEquals(redisKeys.tokenPointer(previous.hash), at.key)
-          : undefined,
-      ]);
+      await followUp(clock, () =>
+        Promise.all([
+          expiryMoved && session.tokenKind === "caller" ? redis.pexpireat(redisKeys.tokenPointer(session.tokenHash), session.expiresAt) : undefined,
+          replacedPointer === "1" && replacedHash !== session.tokenHash ? releasePointer(replacedHash, at.key) : undefined,
+          session.status !== "active" ? index.deactivate(session) : expiryMoved ? index.rescore(session) : undefined,
+        ]),
+      );
       return { kind: "ok", session };
     },
 
     async delete(tenantId, sessionId, now, activeOnly = false) {
       const at = locate(tenantId, sessionId);
       if (!at) return false;
-      const reply = (await scripts.ssDelete(
-        at.key,
-        redisKeys.userIndex(tenantId, at.userId),
-        String(now),
-        at.suffix,
-        activeOnly ? "1" : "0",
-      )) as [string, string] | null;
+      const clock = startWrite();
+      // What a repair needs to free the pointer if the script's reply is
+      // lost, read first (a round trip, but deletes are not the hot path).
+      const [th, tp] = await redis.hmget(at.key, "th", "tp");
+      if (th === null) return false;
+      let reply: [string, string] | null;
+      try {
+        reply = (await scripts.ssDelete(
+          at.key,
+          redisKeys.userIndex(tenantId, at.userId),
+          String(now),
+          at.suffix,
+          activeOnly ? "1" : "0",
+          String(clock.deadline),
+          redisKeys.sessionPrefix(tenantId, at.userId),
+        )) as [string, string] | null;
+      } catch (e) {
+        if (!isDefiniteRefusal(e)) {
+          repairs.add(clock.settledAt, async () => {
+            if ((await redis.exists(at.key)) === 1) return;
+            await forget(tenantId, [{ userId: at.userId, sessionId, key: at.key, tokenHash: th ?? "", pointer: tp === "1" }]);
+          });
+        }
+        throw asUnavailable(e);
+      }
       if (!reply) return false;
-      await forget(tenantId, [{ userId: at.userId, sessionId, key: at.key, tokenHash: reply[0], pointer: reply[1] === "1" }]);
+      await followUp(clock, () => forget(tenantId, [{ userId: at.userId, sessionId, key: at.key, tokenHash: reply[0], pointer: reply[1] === "1" }]));
       return true;
     },
 
     clearUser,
 
     async clearTenant(tenantId) {
-      const ids = (await Promise.all(bucketKeys(tenantId).map((bucket) => redis.zrange(bucket, "0", "-1")))).flat();
+      const keys = [...bucketKeys(tenantId), ...Array.from({ length: tenantBuckets }, (_, b) => redisKeys.inactiveBucket(tenantId, b))];
+      // (The expiry indexes hold the same sessions as the active buckets.)
+      const ids = (await Promise.all(keys.map((bucket) => redis.zrange(bucket, "0", "-1")))).flat();
       const users = new Set<string>();
       for (const id of ids) {
         const parts = splitSessionId(id);
@@ -359,12 +455,54 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
     },
 
     async close() {
+      repairs.stop();
       // QUIT waits for Redis; a hung Redis must not hold shutdown.
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref());
       await Promise.race([redis.quit().catch(() => undefined), timeout]);
       redis.disconnect();
     },
   };
+
+  /**
+   * Reads up to `limit` live sessions from the merged index. Entries whose
+   * session is gone (past the creation grace) or expired are removed on the
+   * way, and inactive ones moved out; a cursor walk fills their places, an
+   * offset page (whose rank range is fixed) leaves them empty. `dropped`
+   * counts the entries that turned out not to be live.
+   */
+  async function readPage(
+    tenantId: string,
+    now: number,
+    merge: ReturnType<typeof createTenantIndexMerge>,
+    limit: number,
+    fill: boolean,
+  ): Promise<{ sessions: Session[]; dropped: number }> {
+    const sessions: Session[] = [];
+    let dropped = 0;
+    while (sessions.length < limit) {
+      const entries = await merge.take(limit - sessions.length);
+      if (entries.length === 0) break;
+      const read = await Promise.all(entries.map(async (e) => {
+        const at = locate(tenantId, e.id);
+        return { entry: e, session: at ? sessionFromReply(at, await redis.hgetall(at.key)) : undefined };
+      }));
+      const dead: string[] = [];
+      const moves: Promise<unknown>[] = [];
+      for (const { entry, session } of read) {
+        if (session && isLive(session, now)) {
+          sessions.push(session);
+          continue;
+        }
+        dropped++;
+        if (session && session.expiresAt > now) moves.push(index.deactivate(session));
+        else if (session || entry.score < Date.now() - creationGraceMs) dead.push(entry.id);
+      }
+      const parts = dead.map((id) => ({ sessionId: id, userId: splitSessionId(id)?.userId ?? "" }));
+      await Promise.all([...moves, index.remove(tenantId, parts)]);
+      if (!fill) break;
+    }
+    return { sessions, dropped };
+  }
 }
 
 function bucketKeys(tenantId: string): string[] {

@@ -38,8 +38,6 @@ export interface WriteClock {
   readonly settledAt: number;
   /** Whether the caller can still be told the call succeeded. */
   inTime(): boolean;
-  /** How long the call may still wait before it must answer. */
-  remainingMs(): number;
 }
 
 /** startWrite times a store call that writes, from now. */
@@ -50,7 +48,6 @@ export function startWrite(): WriteClock {
     deadline,
     settledAt: deadline + clockSkewMs,
     inTime: () => performance.now() - started < redisCommandTimeoutMs - answerMarginMs,
-    remainingMs: () => Math.max(0, started + redisCommandTimeoutMs - answerMarginMs - performance.now()),
   };
 }
 

@@ -1,8 +1,10 @@
 -- Deletes all of a user's sessions.
 -- KEYS: user index
--- ARGV: session key prefix
+-- ARGV: session key prefix, deadline ms
 -- Returns {suffix, token hash, '1' if the token has a pointer else '', ...}
--- for the pointers and the tenant index.
+-- for the pointers and the tenant index, or the error 'DEADLINE <ms>'.
+local refused = check_deadline(ARGV[2])
+if refused then return refused end
 local out = {}
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local t = redis.call('HMGET', ARGV[1] .. sid, 'th', 'tp')

@@ -2,17 +2,23 @@
 -- session is its user's current one (cu = now).
 -- KEYS: session, user index
 -- ARGV: now, limit, evict (1/0), session key prefix, id suffix, created ms,
---       expires ms, absolute end ms, field/value pairs...
+--       expires ms, deadline ms, field/value pairs...
 -- Returns the evicted sessions as {suffix, token hash, '1' if the token has
--- a pointer else '', ...}, or the error 'LIMIT <n>'.
+-- a pointer else '', ...}, or the error 'LIMIT <n>' or 'DEADLINE <ms>'.
+local refused = check_deadline(ARGV[8])
+if refused then return refused end
 local now = tonumber(ARGV[1])
 local live = {}
+-- The index's new expiry: the latest of its sessions' (an evicted one's
+-- included: later than needed is safe).
+local latest = tonumber(ARGV[7])
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local r = redis.call('HMGET', ARGV[4] .. sid, 'st', 'ea')
   if r[2] == false or tonumber(r[2]) <= now then
     redis.call('ZREM', KEYS[2], sid)
-  elseif r[1] == 'active' then
-    live[#live + 1] = sid
+  else
+    latest = math.max(latest, tonumber(r[2]))
+    if r[1] == 'active' then live[#live + 1] = sid end
   end
 end
 local limit = tonumber(ARGV[2])
@@ -34,5 +40,5 @@ end
 redis.call('HSET', KEYS[1], 'cu', ARGV[1], unpack(ARGV, 9))
 redis.call('PEXPIREAT', KEYS[1], ARGV[7])
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[5])
-expire_later(KEYS[2], ARGV[8])
+redis.call('PEXPIREAT', KEYS[2], index_expiry(latest))
 return evicted

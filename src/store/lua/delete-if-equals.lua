@@ -1,6 +1,8 @@
--- Deletes a key only while it still holds the expected value, so removing a
--- stale token pointer never removes one that a newer session has taken over.
--- KEYS: key
--- ARGV: expected value
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+-- Deletes a token pointer only while it still names the expected session
+-- key, so removing a stale pointer never removes one that another session
+-- has taken over.
+-- KEYS: token pointer
+-- ARGV: session key
+local value = redis.call('GET', KEYS[1])
+if value and pointer_key(value) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0

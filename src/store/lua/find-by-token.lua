@@ -7,8 +7,9 @@
 -- KEYS: token pointer
 -- ARGV: now, token hash, slide (1/0), key prefix of the expected tenant or ''
 -- Returns {session key, fields} or false.
-local key = redis.call('GET', KEYS[1])
-if not key then return false end
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+local key = pointer_key(value)
 -- Another tenant's session is an unknown token to this caller: checked
 -- before the slide, so it is never touched.
 if ARGV[4] ~= '' and string.sub(key, 1, #ARGV[4]) ~= ARGV[4] then return false end

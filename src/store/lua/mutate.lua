@@ -1,9 +1,15 @@
 -- Changes one unexpired, active session.
--- KEYS: session
+-- KEYS: session, user index
 -- ARGV: now, requested expiry ms or '', make current (1/0), slide (1/0),
 --       chunked fields being replaced (space-separated names, or ''),
---       field/value pairs...
--- Returns {'ok', fields...}, {'inactive', fields...} or {'gone'}.
+--       deadline ms, session key prefix, field/value pairs...
+-- Returns {'ok', previous token hash, '1' if that token had a pointer else
+-- '', fields...}, {'inactive', fields...}, {'gone'} or the error
+-- 'DEADLINE <ms>'. The previous token is read here, atomically with its
+-- replacement, so concurrent token changes each free exactly the pointer
+-- they replaced.
+local refused = check_deadline(ARGV[6])
+if refused then return refused end
 local now = tonumber(ARGV[1])
 local h = hash(redis.call('HGETALL', KEYS[1]))
 if not unexpired(h, now) then return {'gone'} end
@@ -12,6 +18,7 @@ if h.st ~= 'active' then
   table.insert(out, 1, 'inactive')
   return out
 end
+local previous_th, previous_tp = h.th or '', h.tp or ''
 -- A replaced chunked value may have had more chunks than the new one.
 for name in string.gmatch(ARGV[5], '%S+') do
   local i = 1
@@ -20,12 +27,14 @@ for name in string.gmatch(ARGV[5], '%S+') do
     i = i + 1
   end
 end
-if #ARGV >= 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
+if #ARGV >= 8 then redis.call('HSET', KEYS[1], unpack(ARGV, 8)) end
 h = hash(redis.call('HGETALL', KEYS[1]))
 if ARGV[2] ~= '' then
   h.ea = fmt(math.min(tonumber(ARGV[2]), tonumber(h.ml)))
   redis.call('HSET', KEYS[1], 'ea', h.ea)
   redis.call('PEXPIREAT', KEYS[1], h.ea)
+  -- A fixed expiry may be earlier than before: the index follows exactly.
+  refresh_index_expiry(KEYS[2], ARGV[7], now)
 end
 if ARGV[4] == '1' then record_activity(KEYS[1], h, now) end
 if ARGV[3] == '1' then
@@ -33,5 +42,7 @@ if ARGV[3] == '1' then
   redis.call('HSET', KEYS[1], 'cu', h.cu)
 end
 local out = flat(h)
+table.insert(out, 1, previous_tp)
+table.insert(out, 1, previous_th)
 table.insert(out, 1, 'ok')
 return out

@@ -14,6 +14,21 @@ end
 local function unexpired(h, now)
   return h.ea ~= nil and tonumber(h.ea) > now
 end
+-- Redis's own clock, in ms.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- A write carries the time by which it must run (the service's clock +
+-- command timeout - margin): run later, after the service stopped waiting
+-- for its reply, it would change what the caller was told failed. So it
+-- refuses, changing nothing.
+local function check_deadline(deadline)
+  if deadline ~= nil and deadline ~= '' and now_ms() > tonumber(deadline) then
+    return redis.error_reply('DEADLINE ' .. fmt(now_ms()))
+  end
+  return nil
+end
 -- An index lives as long as its longest-lived session: its expiry only
 -- ever moves later, so sessions made under a longer lifetime setting keep
 -- their entries.
@@ -21,19 +36,50 @@ local function expire_later(key, at)
   redis.call('PEXPIREAT', key, at, 'NX')
   redis.call('PEXPIREAT', key, at, 'GT')
 end
+-- A user index expires at the latest expiry of its sessions, rounded up to
+-- this step: the hot path then moves it only when a slide crosses a step
+-- (once per step per active session, not on every call).
+local index_step = 10000
+local function index_expiry(ea) return fmt(math.ceil(tonumber(ea) / index_step) * index_step) end
+-- s2:{T:U}:s:<8hex>.<8hex> -> s2:{T:U}:i (the suffix is 20 characters).
+local function index_key_of(session_key) return string.sub(session_key, 1, #session_key - 20) .. ':i' end
+-- Sets a user index's expiry to its latest unexpired session's (any
+-- status: all stay findable for clear-all), dropping dead entries; deletes
+-- an index left with none.
+local function refresh_index_expiry(index, prefix, now)
+  local latest = nil
+  for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local ea = redis.call('HGET', prefix .. sid, 'ea')
+    if ea == false or tonumber(ea) <= now then
+      redis.call('ZREM', index, sid)
+    elseif latest == nil or tonumber(ea) > latest then
+      latest = tonumber(ea)
+    end
+  end
+  if latest == nil then
+    redis.call('DEL', index)
+  else
+    redis.call('PEXPIREAT', index, index_expiry(latest))
+  end
+end
 -- A session is live when it is active and has not expired.
 local function is_live(h, now)
   return h.st == 'active' and unexpired(h, now)
 end
 -- Activity: last access is now, and a sliding expiry moves to now + idle
--- timeout, never backwards and never past the session's absolute end.
+-- timeout, never backwards and never past the session's absolute end. The
+-- user index follows when the new expiry crosses an index step.
 local function record_activity(key, h, now)
-  local ea = tonumber(h.ea)
+  local before = tonumber(h.ea)
+  local ea = before
   if h.sl == '1' then ea = math.min(math.max(ea, now + tonumber(h.it)), tonumber(h.ml)) end
   h.la = fmt(now)
   h.ea = fmt(ea)
   redis.call('HSET', key, 'la', h.la, 'ea', h.ea)
   redis.call('PEXPIREAT', key, h.ea)
+  if math.ceil(ea / index_step) > math.ceil(before / index_step) then
+    redis.call('PEXPIREAT', index_key_of(key), index_expiry(ea), 'GT')
+  end
 end
 -- The session at `key` when it holds token hash `th` and is live (slid when
 -- asked), as a flat field list; false otherwise.
@@ -42,4 +88,9 @@ local function slide_session(key, th, now, slide)
   if h.th ~= th or not is_live(h, now) then return false end
   if slide then record_activity(key, h, now) end
   return flat(h)
+end
+-- A token pointer's value: the session key, then a space and the deadline
+-- of the write that claimed it (absent in pointers of older releases).
+local function pointer_key(value)
+  return string.match(value, '^%S+')
 end

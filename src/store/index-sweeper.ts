@@ -1,0 +1,80 @@
+import { randomBytes } from "node:crypto";
+import type { RedisClient } from "./redis-client.js";
+import { redisKeys, tenantBuckets } from "./redis-keys.js";
+import { defineRedisScripts } from "./redis-scripts.js";
+import { createTenantIndex } from "./tenant-index.js";
+
+/** IndexSweeper removes tenant index entries whose session expired, without any request. */
+export interface IndexSweeper {
+  /** One pass over every tenant's buckets now; resolves with the entries checked or dropped. */
+  sweepOnce(): Promise<number>;
+  /** Stops the timer and waits for a pass under way to end. */
+  stop(): Promise<void>;
+}
+
+export interface IndexSweeperOptions {
+  readonly tenants: readonly string[];
+  /** A pass starts this long after the previous one ended. */
+  readonly intervalMs: number;
+}
+
+/**
+ * startIndexSweeper settles each tenant's index buckets every `intervalMs`:
+ * it reads only the entries whose recorded expiry has passed (the expiry
+ * index, ZRANGEBYSCORE in batches), removes those whose session is gone,
+ * moves inactive ones and re-scores slid ones; inactive entries past their
+ * (fixed) expiry are dropped by score. Its work is proportional to the
+ * sessions that expired or slid past their recorded expiry since the last
+ * pass, not to the index's size; a dead entry is gone within one interval
+ * plus one pass. Sessions themselves and user indexes expire by their own
+ * TTL. With several instances, one sweeps a tenant per interval (a lock key
+ * per tenant).
+ */
+export function startIndexSweeper(redis: RedisClient, options: IndexSweeperOptions): IndexSweeper {
+  const index = createTenantIndex(redis, defineRedisScripts(redis));
+  const me = randomBytes(8).toString("hex");
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<unknown> | undefined;
+
+  async function sweepTenant(tenantId: string): Promise<number> {
+    const lock = await redis.set(redisKeys.sweepLock(tenantId), me, "PX", Math.max(1, options.intervalMs - 50), "NX");
+    if (lock === null) return 0;
+    let changed = 0;
+    for (let b = 0; b < tenantBuckets && !stopped; b++) {
+      const now = Date.now();
+      changed += (await index.settle(tenantId, b, now, Infinity)) + (await index.dropExpiredInactive(tenantId, b, now));
+    }
+    return changed;
+  }
+
+  async function sweepOnce(): Promise<number> {
+    let changed = 0;
+    for (const tenantId of options.tenants) {
+      if (stopped) break;
+      changed += await sweepTenant(tenantId);
+    }
+    return changed;
+  }
+
+  const schedule = () => {
+    timer = setTimeout(() => {
+      // A pass that fails (Redis away) is simply tried again next interval.
+      pass = sweepOnce().catch(() => 0).finally(() => {
+        pass = undefined;
+        if (!stopped) schedule();
+      });
+    }, options.intervalMs);
+    timer.unref();
+  };
+  schedule();
+
+  return {
+    sweepOnce,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await pass;
+    },
+  };
+}

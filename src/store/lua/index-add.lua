@@ -1,0 +1,11 @@
+-- Adds a new session to its tenant index bucket, before the session itself
+-- is stored (a clear-all that runs meanwhile then finds its user).
+-- KEYS: active bucket (by creation), its expiry index
+-- ARGV: created ms, session id, expires ms, absolute end ms, deadline ms
+local refused = check_deadline(ARGV[5])
+if refused then return refused end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+expire_later(KEYS[1], ARGV[4])
+expire_later(KEYS[2], ARGV[4])
+return 1

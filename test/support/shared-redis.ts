@@ -1,0 +1,29 @@
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { inject } from "vitest";
+
+// The run's shared Redis is one redis-server, or a 3-primary Cluster when the
+// run was started with TEST_REDIS=cluster (see global-setup.ts).
+
+/** True when this run's shared Redis is a Cluster. */
+export function onCluster(): boolean {
+  return inject("redisClusterNodes") !== "";
+}
+
+/** The environment that points the service at the run's shared Redis. */
+export function sharedRedisEnv(): { REDIS_URL?: string; REDIS_CLUSTER_NODES?: string } {
+  return onCluster() ? { REDIS_CLUSTER_NODES: inject("redisClusterNodes") } : { REDIS_URL: inject("redisUrl") };
+}
+
+/**
+ * connectSharedRedis opens a plain connection to the run's shared Redis for
+ * tests to inspect or prepare it: an ioredis Cluster on a Cluster, so keyed
+ * commands reach the right primary (per-node commands: see primaries-of.ts).
+ */
+export function connectSharedRedis(options: RedisOptions = {}): Redis | Cluster {
+  if (!onCluster()) return new Redis(inject("redisUrl"), options);
+  const nodes = inject("redisClusterNodes").split(",").map((n) => {
+    const [host, port] = n.split(":");
+    return { host: host!, port: Number(port) };
+  });
+  return new Cluster(nodes, { enableAutoPipelining: options.enableAutoPipelining, redisOptions: options });
+}
