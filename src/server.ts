@@ -88,7 +88,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   // Every store call answers within the command timeout, however many round trips it makes.
   const store = withDeadline(createRedisSessionStore(redis), redisCommandTimeoutMs);
   // Drops tenant index entries of sessions that expired, with no request needed.
-  const sweeper = startIndexSweeper(redis, { tenants: config.apiClients.map((c) => c.id), intervalMs: config.indexSweepIntervalMs });
+  const sweeper = startIndexSweeper(redis, { tenants: config.apiClients.map((c) => c.id), intervalMs: config.indexSweepIntervalMs, batch: config.indexSweepBatch });
   const core = createSessionCore({
     store,
     cipher: createTokenCipher(config.tokenEncryptionKeys),

@@ -47,7 +47,7 @@ async function allKeys(): Promise<string[]> {
 async function indexEntries(tenantId: string): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (let b = 0; b < tenantBuckets; b++) {
-    for (const key of [redisKeys.tenantBucket(tenantId, b), redisKeys.expiryIndex(tenantId, b), redisKeys.inactiveBucket(tenantId, b)]) {
+    for (const key of [redisKeys.tenantBucket(tenantId, b), redisKeys.inactiveBucket(tenantId, b)]) {
       out.set(key, await inspector.zrange(key, "0", "-1"));
     }
   }

@@ -52,6 +52,8 @@ export interface Config {
   // Store upkeep.
   /** How often the tenant index is swept of entries whose session expired (index-sweeper.ts). */
   readonly indexSweepIntervalMs: number;
+  /** Active tenant index entries the sweeper checks per bucket per pass. */
+  readonly indexSweepBatch: number;
 }
 
 /** Where /metrics is served: on the service's port, on a port of its own, or not at all. */
@@ -162,6 +164,7 @@ export function parseConfig(env: Env): Config {
     otelServiceName: read("OTEL_SERVICE_NAME", (v) => v, "secure-session-storage"),
     // Store upkeep.
     indexSweepIntervalMs: read("INDEX_SWEEP_INTERVAL_MS", int(100, 3_600_000), 30_000),
+    indexSweepBatch: read("INDEX_SWEEP_BATCH", int(10, 1_000_000), 5_000),
   };
   if (idleTimeoutSeconds > maxLifetimeSeconds) {
     problems.push("SESSION_IDLE_TIMEOUT_SECONDS must not exceed SESSION_MAX_LIFETIME_SECONDS");

@@ -16,19 +16,19 @@ export interface IndexSweeperOptions {
   readonly tenants: readonly string[];
   /** A pass starts this long after the previous one ended. */
   readonly intervalMs: number;
+  /** Active entries checked per bucket per pass. */
+  readonly batch: number;
 }
 
 /**
- * startIndexSweeper settles each tenant's index buckets every `intervalMs`:
- * it reads only the entries whose recorded expiry has passed (the expiry
- * index, ZRANGEBYSCORE in batches), removes those whose session is gone,
- * moves inactive ones and re-scores slid ones; inactive entries past their
- * (fixed) expiry are dropped by score. Its work is proportional to the
- * sessions that expired or slid past their recorded expiry since the last
- * pass, not to the index's size; a dead entry is gone within one interval
- * plus one pass. Sessions themselves and user indexes expire by their own
- * TTL. With several instances, one sweeps a tenant per interval (a lock key
- * per tenant).
+ * startIndexSweeper walks each tenant's index buckets every `intervalMs`,
+ * `batch` active entries per bucket per pass from where the last pass
+ * stopped: it removes those whose session is gone and moves inactive ones;
+ * inactive entries past their (fixed) expiry are dropped by score. A pass
+ * costs at most buckets × batch checks whatever the tenant's size, so a dead
+ * entry is gone within ceil(entries per bucket / batch) passes. Sessions
+ * themselves and user indexes expire by their own TTL. With several
+ * instances, one sweeps a tenant per interval (a lock key per tenant).
  */
 export function startIndexSweeper(redis: RedisClient, options: IndexSweeperOptions): IndexSweeper {
   const index = createTenantIndex(redis, defineRedisScripts(redis));
@@ -43,7 +43,7 @@ export function startIndexSweeper(redis: RedisClient, options: IndexSweeperOptio
     let changed = 0;
     for (let b = 0; b < tenantBuckets && !stopped; b++) {
       const now = Date.now();
-      changed += (await index.settle(tenantId, b, now, Infinity)) + (await index.dropExpiredInactive(tenantId, b, now));
+      changed += (await index.sweep(tenantId, b, now, options.batch)) + (await index.dropExpiredInactive(tenantId, b, now));
     }
     return changed;
   }

@@ -15,11 +15,7 @@
  *                                     active session ids of the users hashed to b, scored
  *                                     by creation ms. Tenant ids hold no ':' or '/', so
  *                                     this tag never equals a user's.
- *   s2:{T/<b>}:e              zset    the same active sessions scored by their expiry as
- *                                     last written (a slide on the hot path does not move
- *                                     it, so it is a lower bound): entries whose score has
- *                                     passed are the only ones that may be dead, and are
- *                                     checked (tenant-index-upkeep.ts)
+ *   s2:{T/<b>}:c              string  the rank where the sweeper's walk of bucket b goes on
  *   s2:{T/<b>}:n              zset    the same bucket's sessions that are no longer active
  *                                     (ended, removed, revoked), scored by their expiry
  *                                     (which no longer moves): only clear-all reads it
@@ -62,8 +58,8 @@ export const redisKeys = Object.freeze({
   tenantBucket: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:x`,
   /** The tenant index bucket holding a user's active sessions. */
   tenantBucketOf: (tenantId: string, userId: string) => `${prefix}{${tenantId}/${bucketOf(userId)}}:x`,
-  /** A bucket's active sessions by expiry as last written (same slot as the bucket). */
-  expiryIndex: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:e`,
+  /** Where the sweeper's walk of a bucket goes on (same slot as the bucket). */
+  sweepCursor: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:c`,
   inactiveBucket: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:n`,
   /** The number of the tenant index bucket holding a user's sessions. */
   bucketNumberOf: (userId: string) => bucketOf(userId),

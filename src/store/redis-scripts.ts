@@ -33,8 +33,8 @@ const definitions: Record<keyof RedisScripts, { file: string; keys: number }> = 
   ssClearUser: { file: "clear-user.lua", keys: 1 },
   ssDeleteIfEquals: { file: "delete-if-equals.lua", keys: 1 },
   ssClaimPointer: { file: "claim-pointer.lua", keys: 1 },
-  ssIndexAdd: { file: "index-add.lua", keys: 2 },
-  ssIndexDeactivate: { file: "index-deactivate.lua", keys: 3 },
+  ssIndexAdd: { file: "index-add.lua", keys: 1 },
+  ssIndexDeactivate: { file: "index-deactivate.lua", keys: 2 },
 };
 
 const read = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");

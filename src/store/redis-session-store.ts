@@ -17,7 +17,7 @@ import { asUnavailable, clockSkewMs, creationGraceMs, isDefiniteRefusal, startWr
 // Entries with a passed expiry checked per bucket by one list call; the
 // sweeper handles the rest, so only a mass expiry since the last sweep can
 // leave some for the next call (until then the total may count them).
-const settlePerList = 1_000;
+const settlePerList = 64;
 
 interface Located extends SessionPlace {
   readonly sessionId: string;
@@ -214,7 +214,7 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
       if (previous?.pointer && previous.hash !== th) work.push(releasePointer(previous.hash, at.key));
       if (th !== null && tp === "1" && ea != null) work.push(redis.pexpireat(redisKeys.tokenPointer(th), Number(ea)));
       const session = status === null ? undefined : sessionFromReply(at, await redis.hgetall(at.key));
-      if (session) work.push(session.status === "active" ? index.rescore(session) : index.deactivate(session));
+      if (session && session.status !== "active") work.push(index.deactivate(session));
       await Promise.all(work);
     });
   }
@@ -295,13 +295,13 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
     async listTenant(tenantId, now, page) {
       const buckets = bucketKeys(tenantId);
       const byRank = page.after === undefined && page.offset !== undefined;
-      // Entries whose recorded expiry has passed are checked first (only
-      // those, at most settlePerList per bucket), so that the active buckets
-      // hold exactly the live sessions (and creates in flight): ranks and the
-      // total are then those of live sessions, and the total is a count, not
-      // a walk. A cursor page without a total needs neither: it skips what
-      // is dead and fills its place.
-      if (byRank || page.countTotal) await Promise.all(buckets.map((_, b) => index.settle(tenantId, b, now, settlePerList)));
+      // A small tenant's buckets are checked whole first (at most
+      // settlePerList entries each), so its ranks and total are exactly those
+      // of live sessions; a larger one's count the sessions that expired since
+      // the sweeper's last pass too. Either way the total is a count, not a
+      // walk. A cursor page without a total needs neither: it skips what is
+      // dead and fills its place.
+      if (byRank || page.countTotal) await Promise.all(buckets.map((_, b) => index.settleSmall(tenantId, b, now, settlePerList)));
       const total = page.countTotal
         ? (await Promise.all(buckets.map((bucket) => redis.zcard(bucket)))).reduce((a, b) => a + b, 0)
         : undefined;
@@ -389,7 +389,7 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
         Promise.all([
           expiryMoved && session.tokenKind === "caller" ? redis.pexpireat(redisKeys.tokenPointer(session.tokenHash), session.expiresAt) : undefined,
           replacedPointer === "1" && replacedHash !== session.tokenHash ? releasePointer(replacedHash, at.key) : undefined,
-          session.status !== "active" ? index.deactivate(session) : expiryMoved ? index.rescore(session) : undefined,
+          session.status !== "active" ? index.deactivate(session) : undefined,
         ]),
       );
       return { kind: "ok", session };

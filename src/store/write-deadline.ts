@@ -20,6 +20,13 @@ export const deadlineMarginMs = 500;
 export const clockSkewMs = 1_000;
 
 /**
+ * No write of a create can land later than this after the call began (its
+ * deadline, plus clock skew): a tenant index entry without its session that
+ * is older is dead, whatever the reason.
+ */
+export const inFlightAtMostMs = redisCommandTimeoutMs - deadlineMarginMs + clockSkewMs;
+
+/**
  * A tenant index entry or token pointer whose session does not exist may
  * belong to a create still in flight for at most this long (its deadline
  * plus clock skew, with room to spare); older ones are dead.
