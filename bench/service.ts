@@ -43,7 +43,9 @@ export async function startService(redisUrl: string, dataDir: string): Promise<S
       TOKEN_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
       TOKEN_HMAC_KEY: randomBytes(32).toString("base64"),
       JWT_SIGNING_KEYS: JSON.stringify([jwk]),
-      LOG_LEVEL: "warn",
+      // Overridable, to measure what logging and metrics cost on the hot path.
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+      METRICS_PORT: process.env.BENCH_METRICS_PORT ?? "main",
       MAX_SESSIONS_PER_USER: "1000",
       DATA_DIR: dataDir,
     },
