@@ -164,7 +164,7 @@ export function parseConfig(env: Env): Config {
     otelServiceName: read("OTEL_SERVICE_NAME", (v) => v, "secure-session-storage"),
     // Store upkeep.
     indexSweepIntervalMs: read("INDEX_SWEEP_INTERVAL_MS", int(100, 3_600_000), 30_000),
-    indexSweepBatch: read("INDEX_SWEEP_BATCH", int(10, 1_000_000), 5_000),
+    indexSweepBatch: read("INDEX_SWEEP_BATCH", int(10, 1_000_000), 500),
   };
   if (idleTimeoutSeconds > maxLifetimeSeconds) {
     problems.push("SESSION_IDLE_TIMEOUT_SECONDS must not exceed SESSION_MAX_LIFETIME_SECONDS");
