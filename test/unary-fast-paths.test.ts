@@ -7,7 +7,6 @@
  */
 import http2 from "node:http2";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
@@ -24,6 +23,7 @@ import {
 } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
 import { SessionStorageService } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
 import { startRedisServer } from "../src/local/start-redis-server.js";
+import { freePort } from "./support/own-redis.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
 const getAuthStatus = "/sessionstorage.v1.AuthStatusService/GetAuthStatus";
@@ -251,12 +251,7 @@ describe("deadlines, with the service's Redis frozen", () => {
   let frozenToken = "";
   const dir = mkdtempSync(path.join(os.tmpdir(), "sss-deadline-"));
   beforeAll(async () => {
-    const port = await new Promise<number>((resolve) => {
-      const probe = net.createServer().listen(0, "127.0.0.1", () => {
-        const { port } = probe.address() as net.AddressInfo;
-        probe.close(() => resolve(port));
-      });
-    });
+    const port = await freePort();
     redis = await startRedisServer(dir, port, false);
     frozen = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
     const res = await fetch(`${frozen.baseUrl}/api/v1/session-storage`, {
