@@ -4,11 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# The OpenAPI plugin runs compiled (tools/protoc-gen-openapi/dist).
-npx tsc -p tools/protoc-gen-openapi
 cp -r proto buf.yaml buf.gen.yaml "$tmp"/
 ln -s "$PWD/node_modules" "$tmp/node_modules"
-ln -s "$PWD/tools" "$tmp/tools"
 (cd "$tmp" && PATH="$PWD/node_modules/.bin:$PATH" buf generate)
 if ! diff -r gen "$tmp/gen" >/dev/null; then
   echo "gen/ is stale: run 'npm run generate' and commit gen/" >&2
