@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync } from "node:crypto";
+import { createHmac, createSecretKey, hkdfSync } from "node:crypto";
 
 /** KeyedHash is HMAC-SHA-256 under one purpose-bound key. */
 export interface KeyedHash {
@@ -14,7 +14,8 @@ export interface KeyedHash {
  */
 export function createKeyedHash(masterKey: Buffer, purpose: string, outputBytes = 32): KeyedHash {
   if (outputBytes < 16 || outputBytes > 32) throw new Error("a keyed hash keeps 16 to 32 bytes");
-  const key = Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), `secure-session-storage/${purpose}`, 32));
+  // A key object, made once: each HMAC then need not import the key bytes.
+  const key = createSecretKey(Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), `secure-session-storage/${purpose}`, 32)));
   return {
     digest: (input) => createHmac("sha256", key).update(input).digest().subarray(0, outputBytes).toString("base64url"),
   };

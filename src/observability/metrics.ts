@@ -69,6 +69,7 @@ export function createMetrics(): Metrics {
   // Children are looked up once per label set: the hot path then only adds.
   const callChildren = new Map<string, { count: Counter.Internal; time: Histogram.Internal<"service" | "method"> }>();
   const inFlightChildren = new Map<Protocol, Gauge.Internal<"protocol">>();
+  const redisChildren = new Map<string, Histogram.Internal<"command">>();
   const gaugeOf = (protocol: Protocol) => {
     let child = inFlightChildren.get(protocol);
     if (!child) inFlightChildren.set(protocol, (child = inFlight.labels(protocol)));
@@ -93,7 +94,9 @@ export function createMetrics(): Metrics {
       child.time.observe(seconds);
     },
     redisCommand(command, seconds, failed) {
-      redisLatency.labels(command).observe(seconds);
+      let child = redisChildren.get(command);
+      if (!child) redisChildren.set(command, (child = redisLatency.labels(command)));
+      child.observe(seconds);
       if (failed) redisErrors.labels(command).inc();
     },
     sessionsChanged: (kind: SessionChangeKind, count = 1) => sessions.labels(kind).inc(count),

@@ -48,6 +48,15 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
     return [route, procedure];
   }));
 
+  // Paths without captures, answered without walking every template (their
+  // winner is found once, by the same walk).
+  const literalRoutes = new Map<string, RestRoute>();
+  for (const route of routes) {
+    if (route.template.segments.some((s) => s.kind !== "literal")) continue;
+    const found = findRoute(route.httpMethod, splitPath(route.pattern)!);
+    if (found.route === route) literalRoutes.set(`${route.httpMethod} ${route.pattern}`, route);
+  }
+
   const accessLog = logger.isLevelEnabled("info");
 
   return (req, res) => {
@@ -73,26 +82,15 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
   async function handle(req: Req, res: Res, requestId: string, detail: AccessDetail) {
     // Prefixed, not resolved against a base: "//x/path" is a path, not a host.
     const url = new URL(`http://localhost${req.url ?? "/"}`);
-    const segments = splitPath(url.pathname);
     const method = (req.method ?? "GET").toUpperCase();
-    let route: RestRoute | undefined;
-    let captures: Map<string, string> | undefined;
-    const allowed = new Set<string>();
-    for (const candidate of segments ? routes : []) {
-      const match = matchPath(candidate.template, segments!);
-      if (!match) continue;
-      allowed.add(candidate.httpMethod);
-      if (!route && candidate.httpMethod === method) {
-        route = candidate;
-        captures = match;
-      }
-    }
+    const literal = literalRoutes.get(`${method} ${url.pathname}`);
+    const { route, captures, allowed } = literal ? { route: literal, captures: noCaptures, allowed: undefined } : findRoute(method, splitPath(url.pathname));
     if (route) {
       detail.route = route.pattern;
       detail.procedure = `${route.method.parent.typeName}/${route.method.name}`;
     }
     if (!route || !captures) {
-      if (allowed.size > 0) {
+      if (allowed && allowed.size > 0) {
         res.setHeader("allow", [...allowed].join(", "));
         return sendJson(res, 405, { code: "unimplemented", message: `method ${method} is not allowed here; use ${[...allowed].join(" or ")}` }, requestId);
       }
@@ -143,7 +141,24 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
     }
   }
 
-  async function buildRequestJson(req: Req, route: RestRoute, captures: Map<string, string>, query: URLSearchParams): Promise<JsonObject> {
+  // The first route of `method` matching the path, and every method the path allows.
+  function findRoute(method: string, segments: string[] | undefined) {
+    let route: RestRoute | undefined;
+    let captures: Map<string, string> | undefined;
+    const allowed = new Set<string>();
+    for (const candidate of segments ? routes : []) {
+      const match = matchPath(candidate.template, segments!);
+      if (!match) continue;
+      allowed.add(candidate.httpMethod);
+      if (!route && candidate.httpMethod === method) {
+        route = candidate;
+        captures = match;
+      }
+    }
+    return { route, captures, allowed };
+  }
+
+  async function buildRequestJson(req: Req, route: RestRoute, captures: ReadonlyMap<string, string>, query: URLSearchParams): Promise<JsonObject> {
     const fields = route.method.input.fields;
     let json: JsonObject = {};
     if (route.body !== "") {
@@ -246,6 +261,8 @@ function addTrace(detail: AccessDetail, traceparent: string | null) {
   detail.traceId = traceparent.slice(3, 35);
   detail.spanId = traceparent.slice(36, 52);
 }
+
+const noCaptures: ReadonlyMap<string, string> = new Map();
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
