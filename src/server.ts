@@ -84,7 +84,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   const { redis, logger } = deps;
   const metrics = config.metrics.kind === "off" ? undefined : createMetrics();
   if (metrics) instrumentRedis(redis, metrics);
-  const tracer = createCallTracer({ otlpEndpoint: config.otelExporterOtlpEndpoint, serviceName: config.otelServiceName });
+  const tracer = createCallTracer({ otlpEndpoint: config.otelExporterOtlpEndpoint, serviceName: config.otelServiceName, sampling: config.otelTraceSampling });
   // Every store call answers within the command timeout, however many round trips it makes.
   const store = withDeadline(createRedisSessionStore(redis), redisCommandTimeoutMs);
   // Drops tenant index entries of sessions that expired, with no request needed.

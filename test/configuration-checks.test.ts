@@ -146,3 +146,19 @@ describe("HTTP limits", () => {
     expect(message).toContain("HTTP_MAX_HEADER_BYTES");
   });
 });
+
+describe("OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG", () => {
+  test("the SDK's default (parentbased_always_on); the specification's names and a ratio from 0 to 1 are accepted", () => {
+    expect(parse({}).otelTraceSampling).toEqual({ sampler: "parentbased_always_on", ratio: 1 });
+    expect(parse({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.01" }).otelTraceSampling).toEqual({ sampler: "parentbased_traceidratio", ratio: 0.01 });
+    expect(parse({ OTEL_TRACES_SAMPLER: "always_off" }).otelTraceSampling.sampler).toBe("always_off");
+  });
+
+  test.each([
+    [{ OTEL_TRACES_SAMPLER: "sometimes" }, 'unknown sampler "sometimes"'],
+    [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "1.5" }, "OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1"],
+    [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "half" }, "OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1"],
+  ])("%j is refused at start, saying why", (env, reason) => {
+    expect(problems(env)).toContain(reason);
+  });
+});

@@ -176,20 +176,32 @@ describe("trace context", () => {
   });
 });
 
+/** A small OTLP/HTTP receiver: the spans of every batch it was sent. */
+async function startOtlpReceiver() {
+  const received: Json[] = [];
+  const receiver = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      if (req.url === "/v1/traces") received.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Json);
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(receiver.address() as net.AddressInfo).port}`,
+    spans: () =>
+      received.flatMap((body) =>
+        (body.resourceSpans as Json[]).flatMap((rs) => (rs.scopeSpans as Json[]).flatMap((ss) => (ss.spans as Json[]).map((span): Json => ({ ...span, resource: rs.resource })))),
+      ),
+    close: () => new Promise((resolve) => receiver.close(resolve)),
+  };
+}
+
 describe("span export over OTLP/HTTP", () => {
   it("with OTEL_EXPORTER_OTLP_ENDPOINT every call is a server span, a child of the caller's, sent to the receiver", async () => {
-    const received: Json[] = [];
-    const receiver = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        if (req.url === "/v1/traces") received.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Json);
-        res.writeHead(200, { "content-type": "application/json" }).end("{}");
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    const endpoint = `http://127.0.0.1:${(receiver.address() as net.AddressInfo).port}`;
-    const t = await startTestApp({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: "sss-under-test" });
+    const receiver = await startOtlpReceiver();
+    const t = await startTestApp({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_SERVICE_NAME: "sss-under-test" });
     try {
       const { token } = await save(t, "otlp-user");
       const traceId = "0af7651916cd43dd8448eb211c80319c";
@@ -197,9 +209,7 @@ describe("span export over OTLP/HTTP", () => {
       const spanId = /^00-[0-9a-f]{32}-([0-9a-f]{16})-01$/.exec(res.headers.get("traceparent") ?? "")?.[1];
       // Closing flushes the batch.
       await t.close();
-      const spans = received.flatMap((body) =>
-        (body.resourceSpans as Json[]).flatMap((rs) => (rs.scopeSpans as Json[]).flatMap((ss) => (ss.spans as Json[]).map((span): Json => ({ ...span, resource: rs.resource })))),
-      );
+      const spans = receiver.spans();
       const span = spans.find((s) => s.traceId === traceId);
       expect(span, JSON.stringify(spans)).toBeDefined();
       expect(span!.spanId).toBe(spanId);
@@ -210,7 +220,42 @@ describe("span export over OTLP/HTTP", () => {
       expect(spans.some((s) => s.name === "sessionstorage.v1.SessionStorageService/SaveSession" && !s.parentSpanId)).toBe(true);
     } finally {
       await t.close();
-      await new Promise((resolve) => receiver.close(resolve));
+      await receiver.close();
+    }
+  });
+
+  it("OTEL_TRACES_SAMPLER=parentbased_traceidratio with ratio 0 exports only calls whose caller sampled them", async () => {
+    const receiver = await startOtlpReceiver();
+    const t = await startTestApp({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: "0",
+    });
+    try {
+      const { token } = await save(t, "sampled-user");
+      const headers = (traceparent: string) => ({ authorization: `Bearer ${token}`, traceparent });
+      const sampledTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+      const unsampledTrace = "5bf92f3577b34da6a3ce929d0e0e4737";
+      // A caller that did not sample, and one without a trace: their calls are not recorded...
+      const unsampled = await fetch(`${t.baseUrl}/auth/status`, { headers: headers(`00-${unsampledTrace}-00f067aa0ba902b7-00`) });
+      const rootless = await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${token}` } });
+      // ...but still join the caller's trace in the reply (flags 00).
+      expect(unsampled.headers.get("traceparent")).toMatch(new RegExp(`^00-${unsampledTrace}-[0-9a-f]{16}-00$`));
+      const rootlessTrace = /^00-([0-9a-f]{32})-[0-9a-f]{16}-00$/.exec(rootless.headers.get("traceparent") ?? "")?.[1];
+      expect(rootlessTrace).toBeDefined();
+      // A caller that sampled is followed: its span is the positive control for the two above.
+      const sampled = await fetch(`${t.baseUrl}/auth/status`, { headers: headers(`00-${sampledTrace}-00f067aa0ba902b7-01`) });
+      expect(sampled.headers.get("traceparent")).toMatch(/-01$/);
+      await t.close();
+      const traces = new Set(receiver.spans().map((s) => s.traceId));
+      expect(traces.has(sampledTrace)).toBe(true);
+      expect(traces.has(unsampledTrace)).toBe(false);
+      expect(traces.has(rootlessTrace)).toBe(false);
+      // The create (no traceparent) was not sampled either: only the one span left.
+      expect(receiver.spans()).toHaveLength(1);
+    } finally {
+      await t.close();
+      await receiver.close();
     }
   });
 });

@@ -3,6 +3,7 @@ import { parseApiClients, type ApiClient } from "./parse-api-clients.js";
 import { parseCorsHeaders } from "./parse-cors-headers.js";
 import { parseCorsOrigins } from "./parse-cors-origins.js";
 import { parseKeyRing, type KeyRingEntry } from "./parse-key-ring.js";
+import { parseTraceSampling, type TraceSampling } from "./parse-trace-sampling.js";
 import { reservedClaims } from "../crypto/jwt-issuer.js";
 
 /** Config is the service's validated configuration; parsed once, then frozen. */
@@ -49,6 +50,8 @@ export interface Config {
   /** OTLP/HTTP base URL for exported spans; none are exported when unset. */
   readonly otelExporterOtlpEndpoint: string | undefined;
   readonly otelServiceName: string;
+  /** Which calls' spans are exported (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG). */
+  readonly otelTraceSampling: TraceSampling;
   // Store upkeep.
   /** How often the tenant index is swept of entries whose session expired (index-sweeper.ts). */
   readonly indexSweepIntervalMs: number;
@@ -110,6 +113,15 @@ export function parseConfig(env: Env): Config {
       return undefined as T;
     }
   };
+  // A setting read from several variables reports its own names.
+  const tryParse = <T>(parse: () => T): T => {
+    try {
+      return parse();
+    } catch (e) {
+      problems.push((e as Error).message);
+      return undefined as T;
+    }
+  };
   const int = (min: number, max: number) => (v: string) => {
     if (!/^\d+$/.test(v)) throw new Error(`"${v}" is not a whole number`);
     const n = Number(v);
@@ -162,6 +174,7 @@ export function parseConfig(env: Env): Config {
     metrics: read("METRICS_PORT", parseMetricsListen, { kind: "main" } as MetricsListen),
     otelExporterOtlpEndpoint: read("OTEL_EXPORTER_OTLP_ENDPOINT", parseHttpUrl, "") || undefined,
     otelServiceName: read("OTEL_SERVICE_NAME", (v) => v, "secure-session-storage"),
+    otelTraceSampling: tryParse(() => parseTraceSampling(env.OTEL_TRACES_SAMPLER, env.OTEL_TRACES_SAMPLER_ARG)),
     // Store upkeep.
     indexSweepIntervalMs: read("INDEX_SWEEP_INTERVAL_MS", int(100, 3_600_000), 30_000),
     indexSweepBatch: read("INDEX_SWEEP_BATCH", int(10, 1_000_000), 500),

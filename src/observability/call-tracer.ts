@@ -3,7 +3,16 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/ap
 import { TraceState, parseTraceParent } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type Sampler,
+} from "@opentelemetry/sdk-trace";
+import type { TraceSampling } from "../config/parse-trace-sampling.js";
 
 /** CallTrace is one call's place in a W3C trace: what its log lines carry and its reply returns. */
 export interface CallTrace {
@@ -32,6 +41,8 @@ export interface CallTracerOptions {
   /** OTLP/HTTP base URL (OTEL_EXPORTER_OTLP_ENDPOINT); spans are exported only when set. */
   readonly otlpEndpoint?: string;
   readonly serviceName: string;
+  /** Which calls' spans are recorded and exported; every call's by default (parent-based). */
+  readonly sampling?: TraceSampling;
 }
 
 /**
@@ -39,10 +50,13 @@ export interface CallTracerOptions {
  * endpoint no SDK runs: a call with a valid traceparent gets a new span id
  * under the caller's trace, and a call without one costs nothing. With an
  * endpoint, every call is an exported server span (OpenTelemetry SDK, batched
- * OTLP/HTTP JSON).
+ * OTLP/HTTP JSON), as the sampler decides: a call not sampled still gets
+ * its span id and traceparent (flags 00), but records and exports nothing.
  */
 export function createCallTracer(options: CallTracerOptions): CallTracer {
-  return options.otlpEndpoint ? createExportingTracer(options.otlpEndpoint, options.serviceName) : w3cTracer;
+  return options.otlpEndpoint
+    ? createExportingTracer(options.otlpEndpoint, options.serviceName, samplerOf(options.sampling ?? { sampler: "parentbased_always_on", ratio: 1 }))
+    : w3cTracer;
 }
 
 const w3cTracer: CallTracer = {
@@ -62,8 +76,27 @@ const w3cTracer: CallTracer = {
   shutdown: () => Promise.resolve(),
 };
 
-function createExportingTracer(endpoint: string, serviceName: string): CallTracer {
+/** The SDK sampler the OpenTelemetry specification names. */
+function samplerOf({ sampler, ratio }: TraceSampling): Sampler {
+  switch (sampler) {
+    case "always_on":
+      return new AlwaysOnSampler();
+    case "always_off":
+      return new AlwaysOffSampler();
+    case "traceidratio":
+      return new TraceIdRatioBasedSampler(ratio);
+    case "parentbased_always_on":
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case "parentbased_always_off":
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case "parentbased_traceidratio":
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+  }
+}
+
+function createExportingTracer(endpoint: string, serviceName: string, sampler: Sampler): CallTracer {
   const provider = new TracerProvider({
+    sampler,
     resource: resourceFromAttributes({ "service.name": serviceName }),
     spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, "")}/v1/traces` }) })],
   });
