@@ -130,6 +130,51 @@ test("a stalled request is cut after the request timeout on every path, and neve
   }
 }, 20_000);
 
+test("a request its client resets before END_STREAM is never served, whatever its body, on every path", async () => {
+  const c = await connectRawHttp2(t.port);
+  const rpc = "/sessionstorage.v1.SessionStorageService/SaveSession";
+  const envelope = (userId: string) => {
+    const message = toBinary(SaveSessionRequestSchema, create(SaveSessionRequestSchema, { userId }));
+    const head = Buffer.alloc(5);
+    head.writeUInt32BE(message.length, 1);
+    return Buffer.concat([head, message]).toString("latin1");
+  };
+  // Each body is a complete request: served, it would store a session for its user.
+  const cases: Array<[string, Record<string, string>, string]> = [
+    ["reset-grpc", { "content-type": "application/grpc", te: "trailers" }, envelope("reset-grpc")],
+    ["reset-grpc-web", { "content-type": "application/grpc-web+proto" }, envelope("reset-grpc-web")],
+    ["reset-connect", { "content-type": "application/json" }, '{"userId":"reset-connect"}'],
+    ["reset-rest", { "content-type": "application/json" }, '{"user_id":"reset-rest"}'],
+  ];
+  try {
+    const ids = cases.map(([label, headers, body]) =>
+      c.openStalledPost(label === "reset-rest" ? "/api/v1/session-storage" : rpc, { ...t.clientA.headers, "x-request-id": label, ...headers }, body));
+    await sleep(100);
+    for (const id of ids) c.reset(id);
+    await sleep(300);
+    // The positive control: the same connection still serves a request that ends.
+    const control = await fetch(`${t.baseUrl}/api/v1/session-storage`, {
+      method: "POST",
+      headers: { ...t.clientA.headers, "content-type": "application/json" },
+      body: '{"user_id":"reset-control"}',
+    });
+    expect(control.status).toBe(200);
+    for (const userId of [...cases.map(([label]) => label), "reset-control"]) {
+      const res = await fetch(`${t.baseUrl}/api/v1/session-storage?user_id=${userId}`, { headers: t.clientA.headers });
+      expect(res.status).toBe(200);
+      const listed = JSON.stringify(await res.json()).includes(userId);
+      expect(listed, userId).toBe(userId === "reset-control");
+    }
+    // The REST access line says the request was cut, with no status it never had.
+    const access = t.logs.filter((l) => l.includes('"requestId":"reset-rest"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(access).toHaveLength(1);
+    expect(access[0]).toMatchObject({ msg: "http request", aborted: true });
+    expect(access[0]!.status).toBeUndefined();
+  } finally {
+    c.destroy();
+  }
+}, 20_000);
+
 test("a health Watch stream, its request complete, stays open past the request timeout", async () => {
   const client = http2.connect(t.baseUrl);
   let closed = false;

@@ -68,8 +68,11 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
     // Below info level there is no access line to write, so nothing waits for the close.
     if (accessLog) {
       res.once("close", () => {
-        const line = { requestId, method: req.method, path: logSafePath(req.url ?? "/"), status: res.statusCode, ms: round(performance.now() - start), ...detail };
-        logger.info(res.writableFinished ? line : { ...line, aborted: true }, "http request");
+        // A request reset or timed out before its answer has no status to tell.
+        const answered = res.headersSent && res.writableFinished;
+        const status = res.headersSent ? res.statusCode : undefined;
+        const line = { requestId, method: req.method, path: logSafePath(req.url ?? "/"), status, ms: round(performance.now() - start), ...detail };
+        logger.info(answered ? line : { ...line, aborted: true }, "http request");
       });
     }
     handle(req, res, requestId, detail).catch((e: unknown) => {

@@ -49,7 +49,9 @@ export function createGrpcUnaryHandler(
       chunks.push(chunk);
     });
     stream.once("end", () => {
-      if (refused) return;
+      // A client's RST_STREAM ends the readable side too: a request that never
+      // sent END_STREAM is not complete, whatever its bytes say.
+      if (refused || stream.aborted || stream.destroyed) return;
       void serve(stream, headers, procedure, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     });
     return true;

@@ -20,6 +20,8 @@ export interface RawHttp2Connection {
   closed(): boolean;
   /** Opens a POST stream, sends `body` and never ends it; returns the stream id. */
   openStalledPost(path: string, headers: Record<string, string>, body: string): number;
+  /** Resets a stream (RST_STREAM, CANCEL by default): its request ends without END_STREAM. */
+  reset(streamId: number, errorCode?: number): void;
   destroy(): void;
 }
 
@@ -82,6 +84,11 @@ export async function connectRawHttp2(port: number): Promise<RawHttp2Connection>
         frame(frameType.data, 0, id, Buffer.from(body)),
       ]));
       return id;
+    },
+    reset(streamId, errorCode = 0x8) {
+      const code = Buffer.alloc(4);
+      code.writeUInt32BE(errorCode, 0);
+      socket.write(frame(frameType.rstStream, 0, streamId, code));
     },
     destroy: () => socket.destroy(),
   };
