@@ -10,6 +10,23 @@ export async function commandCounts(redis: Redis): Promise<Map<string, number>> 
   return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map(([, name, calls]) => [name!, Number(calls)]));
 }
 
+/**
+ * netBytes is INFO stats' total_net_input_bytes and total_net_output_bytes:
+ * every byte Redis read from and wrote to its clients. Between two snapshots
+ * this includes the second INFO's request and the first one's reply (a few
+ * KB per window, well under 1 B per call at the window sizes used).
+ */
+export async function netBytes(redis: Redis): Promise<{ input: number; output: number }> {
+  const info = await redis.info("stats");
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1] ?? NaN);
+  return { input: field("total_net_input_bytes"), output: field("total_net_output_bytes") };
+}
+
+/** serverPid is the redis-server's process id (INFO server), for its CPU time in /proc. */
+export async function serverPid(redis: Redis): Promise<number> {
+  return Number(/^process_id:(\d+)/m.exec(await redis.info("server"))![1]);
+}
+
 const scriptCommands = new Set(["evalsha", "eval", "evalsha_ro", "eval_ro", "fcall", "fcall_ro"]);
 
 /** The commands counted between two commandstats snapshots, without the bench's own INFO. */

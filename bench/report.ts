@@ -8,6 +8,11 @@ export interface Sample {
   cpuMicrosPerCall: number;
   redisCommandsPerCall: number;
   redisScriptsPerCall: number;
+  /** redis-server's CPU time (user + system, /proc) in the window ÷ calls. */
+  redisCpuMicrosPerCall: number;
+  /** Bytes Redis read from / wrote to its clients in the window (INFO stats) ÷ calls. */
+  redisBytesInPerCall: number;
+  redisBytesOutPerCall: number;
   failures: number;
 }
 
@@ -25,6 +30,9 @@ export interface Row {
   p99Ratio?: number;
   redisTopLevelPerCall: number;
   redisCommandsPerCall: number;
+  redisCpuMicrosPerCall: number;
+  redisBytesInPerCall: number;
+  redisBytesOutPerCall: number;
   failures: number;
   redisBytesPerSession: number;
   memoryByType: TypeUsage[];
@@ -45,11 +53,13 @@ const byType = (usage: TypeUsage[], sessions: number) =>
 /** table renders rows as a Markdown table (pastes into the README as is). */
 export function table(rows: Row[]): string {
   const head = ["variant", "sessions", "calls/s", "p50 ms", "p99 ms", "server CPU µs/call", "CPU ÷ bare", "p99 ÷ bare",
-    "Redis calls/call", "Redis cmds/call incl. scripts", "Redis B/session", "Redis memory by type (keys/session × bytes)"];
+    "Redis calls/call", "Redis cmds/call incl. scripts", "Redis CPU µs/call", "Redis B in/out per call", "Redis B/session",
+    "Redis memory by type (keys/session × bytes)"];
   const lines = rows.map((r) => [
     r.variant, r.sessions.toLocaleString("en-US"), Math.round(r.callsPerSecond).toString(), fixed(r.p50ms, 2), fixed(r.p99ms, 2),
     fixed(r.cpuMicrosPerCall, 0), fixed(r.cpuRatio, 2), fixed(r.p99Ratio, 2), fixed(r.redisTopLevelPerCall, 2),
-    fixed(r.redisCommandsPerCall, 2), Math.round(r.redisBytesPerSession).toString(), byType(r.memoryByType, r.sessions),
+    fixed(r.redisCommandsPerCall, 2), fixed(r.redisCpuMicrosPerCall, 1), `${fixed(r.redisBytesInPerCall, 0)} / ${fixed(r.redisBytesOutPerCall, 0)}`,
+    Math.round(r.redisBytesPerSession).toString(), byType(r.memoryByType, r.sessions),
   ]);
   return [head, head.map(() => "---"), ...lines].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
 }

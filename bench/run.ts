@@ -24,7 +24,7 @@ import { onEnd, pinned, spawnOn } from "./children.js";
 import { runLoad, type LoadSpec } from "./load-protocol.js";
 import { freePort, waitForPort } from "./net-wait.js";
 import { cpuMicros } from "./proc-cpu.js";
-import { commandCounts, commandDelta, countTopLevel, memoryByType, usedMemory, type TypeUsage } from "./redis-stats.js";
+import { commandCounts, commandDelta, countTopLevel, memoryByType, netBytes, serverPid, usedMemory, type TypeUsage } from "./redis-stats.js";
 import { startRedis } from "./redis-server.js";
 import { median, table, type Row, type Sample } from "./report.js";
 import { seedService } from "./seed-service.js";
@@ -75,6 +75,7 @@ async function main() {
   const redisUrl = await startRedis(dir);
   const redis = new Redis(redisUrl);
   const emptyMemory = await usedMemory(redis);
+  const redisPid = await serverPid(redis);
   const service = await startService(redisUrl, dir);
   const bareKey = randomBytes(32);
   const bareHttp = await startBare("./bare-http-server.js", redisUrl, bareKey);
@@ -100,20 +101,28 @@ async function main() {
   /** One measured window: server CPU and Redis commands from "go" until the last reply. */
   const measure = async (v: Variant, tokensFile: string): Promise<Sample> => {
     let cpuBefore = 0;
+    let redisCpuBefore = 0;
     let commandsBefore = new Map<string, number>();
+    let netBefore = { input: 0, output: 0 };
     const amount = Math.max(inFlight * 20, Math.round(rate.get(v.name)! * seconds));
     const r = await runLoad({ ...v.load, tokensFile, inFlight, amount }, async () => {
       commandsBefore = await commandCounts(redis);
+      netBefore = await netBytes(redis);
       cpuBefore = cpuMicros(pids[v.server]);
+      redisCpuBefore = cpuMicros(redisPid);
     });
     const cpu = cpuMicros(pids[v.server]) - cpuBefore;
+    const redisCpu = cpuMicros(redisPid) - redisCpuBefore;
     const commands = commandDelta(commandsBefore, await commandCounts(redis));
+    const net = await netBytes(redis);
     const calls = r.ok + r.failures; // a failed call is work the server did too
     rate.set(v.name, r.ok / r.elapsedSeconds);
     if (r.failures > 0) log(`${v.name}: ${r.failures} failed calls, e.g. ${r.failureSamples.join(" | ")}`);
     return {
       callsPerSecond: r.ok / r.elapsedSeconds, p50ms: r.p50ms, p99ms: r.p99ms, cpuMicrosPerCall: cpu / calls,
-      redisCommandsPerCall: commands.all / calls, redisScriptsPerCall: commands.scripts / calls, failures: r.failures,
+      redisCommandsPerCall: commands.all / calls, redisScriptsPerCall: commands.scripts / calls,
+      redisCpuMicrosPerCall: redisCpu / calls, redisBytesInPerCall: (net.input - netBefore.input) / calls,
+      redisBytesOutPerCall: (net.output - netBefore.output) / calls, failures: r.failures,
     };
   };
 
@@ -184,6 +193,9 @@ async function main() {
         p99Ratio: base && median(mine.map((s, i) => s.p99ms / base[i]!.p99ms)),
         redisTopLevelPerCall: topLevel.get(v.name)!,
         redisCommandsPerCall: median(mine.map((s) => s.redisCommandsPerCall)),
+        redisCpuMicrosPerCall: median(mine.map((s) => s.redisCpuMicrosPerCall)),
+        redisBytesInPerCall: median(mine.map((s) => s.redisBytesInPerCall)),
+        redisBytesOutPerCall: median(mine.map((s) => s.redisBytesOutPerCall)),
         failures: mine.reduce((sum, s) => sum + s.failures, 0),
         redisBytesPerSession: (bare ? bareBytes : serviceBytes) / size,
         memoryByType: bare ? memory.bare : memory.service,

@@ -86,7 +86,13 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   if (metrics) instrumentRedis(redis, metrics);
   const tracer = createCallTracer({ otlpEndpoint: config.otelExporterOtlpEndpoint, serviceName: config.otelServiceName, sampling: config.otelTraceSampling });
   // Every store call answers within the command timeout, however many round trips it makes.
-  const store = withDeadline(createRedisSessionStore(redis), redisCommandTimeoutMs);
+  // REDIS_WAIT_REPLICAS: writes wait for replicas on a connection of their own, timed like the others.
+  const replicaWait = config.redisWaitReplicas === 0 ? undefined : {
+    replicas: config.redisWaitReplicas,
+    timeoutMs: config.redisWaitTimeoutMs,
+    onConnection: (client: RedisClient) => metrics && instrumentRedis(client, metrics),
+  };
+  const store = withDeadline(createRedisSessionStore(redis, { replicaWait }), redisCommandTimeoutMs);
   // Drops tenant index entries of sessions that expired, with no request needed.
   const sweeper = startIndexSweeper(redis, { tenants: config.apiClients.map((c) => c.id), intervalMs: config.indexSweepIntervalMs, batch: config.indexSweepBatch });
   const core = createSessionCore({

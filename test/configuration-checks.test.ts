@@ -162,3 +162,26 @@ describe("OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG", () => {
     expect(problems(env)).toContain(reason);
   });
 });
+
+describe("REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS", () => {
+  test("off by default (asynchronous replication), with a 500 ms wait when turned on", () => {
+    expect(parse({})).toMatchObject({ redisWaitReplicas: 0, redisWaitTimeoutMs: 500 });
+    expect(parse({ REDIS_WAIT_REPLICAS: "1", REDIS_WAIT_TIMEOUT_MS: "250" })).toMatchObject({ redisWaitReplicas: 1, redisWaitTimeoutMs: 250 });
+    expect(parse({ REDIS_WAIT_REPLICAS: "16", REDIS_WAIT_TIMEOUT_MS: "800" })).toMatchObject({ redisWaitReplicas: 16, redisWaitTimeoutMs: 800 });
+  });
+
+  test.each([
+    [{ REDIS_WAIT_REPLICAS: "-1" }, "REDIS_WAIT_REPLICAS", "not a whole number"],
+    [{ REDIS_WAIT_REPLICAS: "one" }, "REDIS_WAIT_REPLICAS", "not a whole number"],
+    [{ REDIS_WAIT_REPLICAS: "17" }, "REDIS_WAIT_REPLICAS", "outside 0..16"],
+    // WAIT with timeout 0 blocks until enough replicas answer, however long.
+    [{ REDIS_WAIT_REPLICAS: "1", REDIS_WAIT_TIMEOUT_MS: "0" }, "REDIS_WAIT_TIMEOUT_MS", "outside 1..800"],
+    // Two waits of a create must fit in the 2 s a store call may take.
+    [{ REDIS_WAIT_REPLICAS: "1", REDIS_WAIT_TIMEOUT_MS: "1000" }, "REDIS_WAIT_TIMEOUT_MS", "outside 1..800"],
+    [{ REDIS_WAIT_TIMEOUT_MS: "0.5" }, "REDIS_WAIT_TIMEOUT_MS", "not a whole number"],
+  ])("%j is refused, naming the variable", (env, name, reason) => {
+    const message = problems(env);
+    expect(message).toContain(`${name}: `);
+    expect(message).toContain(reason);
+  });
+});

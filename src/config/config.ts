@@ -12,6 +12,13 @@ export interface Config {
   readonly host: string;
   /** Where Redis is: one server (URL), a Sentinel group, or a Cluster. */
   readonly redis: RedisTarget;
+  /**
+   * Replicas that must acknowledge a write (Redis WAIT) before the call
+   * that made it succeeds; 0: none (replication stays asynchronous).
+   */
+  readonly redisWaitReplicas: number;
+  /** How long a write waits for them (WAIT's timeout); fewer in time: UNAVAILABLE. */
+  readonly redisWaitTimeoutMs: number;
   readonly apiClients: readonly ApiClient[];
   /** AES-256-GCM keys for tokens at rest; the first one encrypts. */
   readonly tokenEncryptionKeys: readonly KeyRingEntry[];
@@ -141,6 +148,10 @@ export function parseConfig(env: Env): Config {
     port: read("PORT", int(0, 65535), 8080),
     host: read("HOST", (v) => v, "0.0.0.0"),
     redis: parseRedisTarget(env, problems),
+    // A create waits at most twice (its pointer and index entry, then the
+    // session), within the 2 s a store call may take.
+    redisWaitReplicas: read("REDIS_WAIT_REPLICAS", int(0, 16), 0),
+    redisWaitTimeoutMs: read("REDIS_WAIT_TIMEOUT_MS", int(1, 800), 500),
     apiClients: read("API_CLIENTS", parseApiClients),
     tokenEncryptionKeys: read("TOKEN_ENCRYPTION_KEYS", parseKeyRing),
     tokenHmacKey: read("TOKEN_HMAC_KEY", (v) => {

@@ -112,7 +112,18 @@ const round = (ms: number) => Math.round(ms * 100) / 100;
 
 function isConnectionError(e: unknown): boolean {
   const msg = e instanceof Error ? e.message : "";
-  return /ECONNREFUSED|Command timed out|Connection is closed|Stream isn't writeable|max retries|ETIMEDOUT|ENOTFOUND/i.test(msg);
+  return /ECONNREFUSED|Command timed out|Connection is closed|Stream isn't writeable|max retries|ETIMEDOUT|ENOTFOUND/i.test(msg) || isFailoverReply(e, msg);
+}
+
+// Redis replies while a primary fails over or a node restarts: a Cluster slot
+// moving or unserved (ioredis does not follow MOVED for an auto-pipelined
+// script), a node still loading, a write sent to a primary just demoted.
+// The command did not run; the caller may try again shortly.
+function isFailoverReply(e: unknown, msg: string): boolean {
+  return (
+    (e instanceof Error && e.name === "ReplyError" && /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN) /.test(msg)) ||
+    /^(Too many Cluster redirections|Cluster isn't ready|None of startup nodes is available|Failed to refresh slots cache)/.test(msg)
+  );
 }
 
 // Only the name and message of a cause are logged: tokens never travel in

@@ -4,6 +4,7 @@ import { splitSessionId } from "../core/session-id.js";
 import { redisCommandTimeoutMs, type RedisClient } from "./redis-client.js";
 import { redisKeys, tenantBuckets } from "./redis-keys.js";
 import { defineRedisScripts } from "./redis-scripts.js";
+import { withReplicaWait, type ReplicaWaitOptions } from "./replica-wait.js";
 import { sessionFromReply, sessionToFields, tokenFields, type SessionPlace } from "./redis-session-codec.js";
 import { createRepairQueue } from "./repair-queue.js";
 import { LimitReachedError, TokenInUseError, type MutationResult, type SessionStore, type TokenLookup } from "./session-store.js";
@@ -51,8 +52,9 @@ interface Gone {
  * ignored, and removed (by lists and the index sweeper) once older than
  * `creationGraceMs`.
  */
-export function createRedisSessionStore(redis: RedisClient): SessionStore {
-  const scripts = defineRedisScripts(redis);
+export function createRedisSessionStore(redis: RedisClient, options: { replicaWait?: ReplicaWaitOptions } = {}): SessionStore {
+  // With REDIS_WAIT_REPLICAS, the writes a call's success rests on wait for replicas (replica-wait.ts).
+  const scripts = withReplicaWait(defineRedisScripts(redis), redis, options.replicaWait);
   const isCluster = redis instanceof Cluster;
   const repairs = createRepairQueue();
   const index = createTenantIndex(redis, scripts);
@@ -137,7 +139,11 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
     const place = key ? redisKeys.parseSession(key) : undefined;
     if (!place || foreign(place.tenantId)) return undefined;
     const session = sessionFromReply(place, await scripts.ssSlideSession(key!, ...args));
-    if (session && doSlide) await redis.pexpireat(pointer, session.expiresAt);
+    // The pointer's expiry follows the slide without a third round trip:
+    // sent now, not awaited. A failure is retried by the repair queue; GT
+    // (a slide only moves expiry later) keeps a late retry from undoing a
+    // newer slide's expiry.
+    if (session && doSlide) void soon(() => redis.pexpireat(pointer, session.expiresAt, "GT"));
     return session;
   }
 

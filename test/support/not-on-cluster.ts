@@ -21,6 +21,10 @@ export const notOnCluster: readonly string[] = [
   "test/store-layout.test.ts",
   // Starts its own Cluster and Sentinel already.
   "test/redis-topologies.test.ts",
+  // A replicated Cluster it kills a primary of (failover under load), and a
+  // primary with a replica of its own (REDIS_WAIT_REPLICAS).
+  "test/cluster-failover.test.ts",
+  "test/replica-wait.test.ts",
   // The built entry point (dist/src/main.js): local runs and the shutdown start their own
   // redis-server; configuration errors need none.
   "test/main-process.test.ts",
