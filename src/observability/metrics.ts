@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Registry, collectDefaultMetrics } from "prom-client";
 import type { SessionChangeKind, SessionObserver } from "../core/session-observer.js";
+import { createLeanCounter, createLeanGauge, createLeanHistogram, type CounterChild, type GaugeChild, type HistogramChild } from "./lean-metrics.js";
 
 /** The protocols a call can arrive by. */
 export type Protocol = "rest" | "connect" | "grpc" | "grpc_web";
@@ -27,37 +28,38 @@ const redisBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const calls = new Counter({
+  // Series touched on every call are lean (lean-metrics.ts): no label hashing per call.
+  const calls = createLeanCounter({
     name: "sss_calls_total",
     help: "Calls answered, by service, method, protocol and code.",
-    labelNames: ["service", "method", "protocol", "code"] as const,
-    registers: [registry],
+    labelNames: ["service", "method", "protocol", "code"],
+    registry,
   });
-  const latency = new Histogram({
+  const latency = createLeanHistogram({
     name: "sss_call_duration_seconds",
     help: "Time from a call's decoded request to its answer, by service and method.",
-    labelNames: ["service", "method"] as const,
+    labelNames: ["service", "method"],
     buckets: callBuckets,
-    registers: [registry],
+    registry,
   });
-  const inFlight = new Gauge({
+  const inFlight = createLeanGauge({
     name: "sss_calls_in_flight",
     help: "Calls being answered now, by protocol.",
-    labelNames: ["protocol"] as const,
-    registers: [registry],
+    labelNames: ["protocol"],
+    registry,
   });
-  const redisLatency = new Histogram({
+  const redisLatency = createLeanHistogram({
     name: "sss_redis_command_duration_seconds",
     help: "Redis command round trips (a script call is one command), by command.",
-    labelNames: ["command"] as const,
+    labelNames: ["command"],
     buckets: redisBuckets,
-    registers: [registry],
+    registry,
   });
-  const redisErrors = new Counter({
+  const redisErrors = createLeanCounter({
     name: "sss_redis_command_errors_total",
     help: "Redis commands that failed (error reply, timeout or connection loss), by command.",
-    labelNames: ["command"] as const,
-    registers: [registry],
+    labelNames: ["command"],
+    registry,
   });
   const sessions = new Counter({
     name: "sss_sessions_total",
@@ -67,12 +69,12 @@ export function createMetrics(): Metrics {
   });
 
   // Children are looked up once per label set: the hot path then only adds.
-  const callChildren = new Map<string, { count: Counter.Internal; time: Histogram.Internal<"service" | "method"> }>();
-  const inFlightChildren = new Map<Protocol, Gauge.Internal<"protocol">>();
-  const redisChildren = new Map<string, Histogram.Internal<"command">>();
+  const callChildren = new Map<string, { count: CounterChild; time: HistogramChild }>();
+  const inFlightChildren = new Map<Protocol, GaugeChild>();
+  const redisChildren = new Map<string, { time: HistogramChild; errors: CounterChild }>();
   const gaugeOf = (protocol: Protocol) => {
     let child = inFlightChildren.get(protocol);
-    if (!child) inFlightChildren.set(protocol, (child = inFlight.labels(protocol)));
+    if (!child) inFlightChildren.set(protocol, (child = inFlight.child(protocol)));
     return child;
   };
 
@@ -87,7 +89,7 @@ export function createMetrics(): Metrics {
         const slash = procedure.lastIndexOf("/");
         const service = procedure.slice(0, slash);
         const method = procedure.slice(slash + 1);
-        child = { count: calls.labels(service, method, protocol, code), time: latency.labels(service, method) };
+        child = { count: calls.child(service, method, protocol, code), time: latency.child(service, method) };
         callChildren.set(key, child);
       }
       child.count.inc();
@@ -95,9 +97,9 @@ export function createMetrics(): Metrics {
     },
     redisCommand(command, seconds, failed) {
       let child = redisChildren.get(command);
-      if (!child) redisChildren.set(command, (child = redisLatency.labels(command)));
-      child.observe(seconds);
-      if (failed) redisErrors.labels(command).inc();
+      if (!child) redisChildren.set(command, (child = { time: redisLatency.child(command), errors: redisErrors.child(command) }));
+      child.time.observe(seconds);
+      if (failed) child.errors.inc();
     },
     sessionsChanged: (kind: SessionChangeKind, count = 1) => sessions.labels(kind).inc(count),
   };

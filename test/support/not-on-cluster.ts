@@ -30,8 +30,9 @@ export const notOnCluster: readonly string[] = [
   "test/main-process.test.ts",
   "test/shutdown-under-load.test.ts",
   // No Redis at all: token sealing, configuration checks, the outage log, gRPC
-  // reflection and health on a bare server.
+  // reflection and health on a bare server, the lean metric series.
   "test/token-locator.test.ts",
+  "test/lean-metrics.test.ts",
   "test/configuration-checks.test.ts",
   "test/outage-log.test.ts",
   "test/reflection-health.test.ts",
