@@ -257,9 +257,12 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       return count;
     },
 
-    revealToken: (session) =>
-      session.tokenKind === "minted"
+    revealToken(session) {
+      // A session found by its token comes without it (the store's findByToken).
+      if (session.sealedToken === "") throw new Error(`session ${session.id} was read without its token`);
+      return session.tokenKind === "minted"
         ? tokenLocator.reveal(session.sealedToken, { tenantId: session.tenantId, sessionId: session.id })
-        : cipher.decrypt(session.sealedToken, session.id),
+        : cipher.decrypt(session.sealedToken, session.id);
+    },
   };
 }

@@ -23,8 +23,17 @@ const maxIpAddressLength = 64;
  * thin mapping of the core's sessions to the document's shapes.
  */
 export function createSessionStorageService(core: SessionCore): ServiceImpl<typeof SessionStorageService> {
-  function toStored(session: Session, showToken: boolean): StoredSessionInit {
-    const token = core.revealToken(session);
+  /**
+   * The session's token in clear. A session found by the caller's Bearer
+   * token comes without its stored token (the store leaves it in Redis): it
+   * is the token the caller sent.
+   */
+  function tokenOf(session: Session, ctx: HandlerContext): string {
+    const { bearerToken } = ctx.values.get(credentialsKey);
+    return session.sealedToken === "" && bearerToken !== undefined ? bearerToken : core.revealToken(session);
+  }
+
+  function toStored(session: Session, token: string, showToken: boolean): StoredSessionInit {
     return {
       id: session.id,
       userId: session.userId,
@@ -75,7 +84,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
         total = result.total ?? 0;
       }
       return {
-        data: sessions.map((s) => toStored(s, false)),
+        data: sessions.map((s) => toStored(s, core.revealToken(s), false)),
         pagination: { page, limit, total },
       };
     },
@@ -88,7 +97,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
       }
       const session = caller.kind === "session" ? caller.session : await core.get(caller.tenantId, req.id);
       noStore(ctx);
-      return { session: toStored(session, true) };
+      return { session: toStored(session, tokenOf(session, ctx), true) };
     },
 
     async getCurrentSession(req, ctx) {
@@ -98,7 +107,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
       }
       noStore(ctx);
       return {
-        token: core.revealToken(session),
+        token: tokenOf(session, ctx),
         expiresAt: timestampFromMs(session.expiresAt),
         isValid: isLive(session, core.now()),
         id: session.id,
@@ -124,7 +133,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
         profile: req.user,
         metadata: toMetadata(req.metadata),
       });
-      const stored = toStored(session, false);
+      const stored = toStored(session, token, false);
       // A minted token is shown once, now; a caller's own token is not echoed.
       if (req.token === undefined) {
         stored.token = token;
@@ -143,7 +152,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
         token: req.token,
         expiresAt: req.expiresAt ? timestampMs(req.expiresAt) : undefined,
       });
-      return { session: toStored(session, false) };
+      return { session: toStored(session, core.revealToken(session), false) };
     },
 
     async clearSessions(req, ctx) {

@@ -89,7 +89,8 @@ export interface SessionStore {
   create(session: Session, options: { limit: number; evictOldest: boolean; now: number }): Promise<void>;
   /**
    * Finds the live session holding a token, sliding its expiry when asked:
-   * one round trip (a caller's token on Cluster: two).
+   * one round trip (a caller's token on Cluster: two). The session comes
+   * without its token (tokenHash and sealedToken ""): the caller holds it.
    */
   findByToken(token: TokenLookup, now: number, slide: boolean): Promise<Session | undefined>;
   /** Returns a session that has not expired (any status), or undefined. */

@@ -82,12 +82,21 @@ local function record_activity(key, h, now)
   end
 end
 -- The session at `key` when it holds token hash `th` and is live (slid when
--- asked), as a flat field list; false otherwise.
+-- asked), as a flat field list; false otherwise. Its token (hash th, sealed
+-- tk chunks) and save mark (cu) stay here: whoever presented the token needs
+-- neither, and the hot path's reply is shorter without them.
 local function slide_session(key, th, now, slide)
   local h = hash(redis.call('HGETALL', key))
   if h.th ~= th or not is_live(h, now) then return false end
   if slide then record_activity(key, h, now) end
-  return flat(h)
+  local out = {}
+  for k, v in pairs(h) do
+    if k ~= 'th' and k ~= 'cu' and string.sub(k, 1, 2) ~= 'tk' then
+      out[#out + 1] = k
+      out[#out + 1] = v
+    end
+  end
+  return out
 end
 -- A token pointer's value: the session key, then a space and the deadline
 -- of the write that claimed it (absent in pointers of older releases).
