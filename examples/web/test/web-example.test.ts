@@ -35,7 +35,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await chromium?.close();
-  await new Promise((resolve) => pageServer?.close(resolve));
+  // (A setup that failed before the server was made must not leave this waiting.)
+  if (pageServer) await new Promise((resolve) => pageServer.close(resolve));
   await t?.close();
   if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
 });
