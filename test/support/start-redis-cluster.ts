@@ -55,7 +55,7 @@ export async function startRedisCluster(primaries = 3): Promise<RedisClusterProc
 }
 
 /** A free port whose cluster bus port (port + 10000) is a valid port too. */
-async function freeClusterPort(taken: readonly number[]): Promise<number> {
+export async function freeClusterPort(taken: readonly number[]): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve) => {
       const probe = net.createServer().listen(0, "127.0.0.1", () => {

@@ -4,6 +4,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { freeClusterPort } from "./start-redis-cluster.js";
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -201,18 +202,5 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, message: 
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(message);
     await sleep(25);
-  }
-}
-
-/** A free port whose cluster bus port (port + 10000) is a valid port too. */
-async function freeClusterPort(taken: readonly number[]): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const probe = net.createServer().listen(0, "127.0.0.1", () => {
-        const { port } = probe.address() as net.AddressInfo;
-        probe.close(() => resolve(port));
-      });
-    });
-    if (port < 55000 && !taken.includes(port)) return port;
   }
 }
