@@ -33,7 +33,8 @@ export async function startService(redisUrl: string, dataDir: string): Promise<S
   const clientId = "bench";
   const clientSecret = randomBytes(24).toString("base64url");
   const jwk = { ...generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" }), kid: "bench" };
-  const child = spawnOn(0, process.execPath, ["--enable-source-maps", entry], {
+  // The flags `npm start` runs it with (package.json).
+  const child = spawnOn(0, process.execPath, ["--enable-source-maps", "--max-semi-space-size=32", entry], {
     env: {
       PATH: process.env.PATH ?? "",
       REDIS_URL: redisUrl,
