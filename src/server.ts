@@ -12,6 +12,14 @@ import { CookieSessionService } from "../gen/sessionstorage/v1/cookie_session_se
 import { JwksService } from "../gen/sessionstorage/v1/jwks_service_pb.js";
 import { SessionStorageService } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
 import { SessionsService } from "../gen/sessionstorage/v1/sessions_service_pb.js";
+import { SessionEventsService } from "../gen/sessionstorage/v1/session_events_service_pb.js";
+import { SignOutService } from "../gen/sessionstorage/v1/sign_out_service_pb.js";
+import { createSessionEventLog, type SessionEventLog } from "./events/session-event-log.js";
+import { createSseRoute } from "./events/sse-route.js";
+import { startWebhookDeliverer } from "./webhooks/webhook-deliverer.js";
+import { createWebhookLease } from "./webhooks/webhook-lease.js";
+import { createSessionEventsService } from "./services/session-events-service.js";
+import { createSignOutService } from "./services/sign-out-service.js";
 import { createApiClientVerifier } from "./auth/api-client-verifier.js";
 import { createAuthInterceptor } from "./auth/auth-interceptor.js";
 import type { Config } from "./config/config.js";
@@ -85,6 +93,13 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   const metrics = config.metrics.kind === "off" ? undefined : createMetrics();
   if (metrics) instrumentRedis(redis, metrics);
   const tracer = createCallTracer({ otlpEndpoint: config.otelExporterOtlpEndpoint, serviceName: config.otelServiceName, sampling: config.otelTraceSampling });
+  // Session events are written by the scripts that change sessions (src/events); undefined: off.
+  const eventsRetentionMs = config.eventsEnabled ? config.eventsRetentionSeconds * 1000 : undefined;
+  const events = createSessionEventLog(redis);
+  // One deliverer per configured webhook; with replicas, a lease in Redis picks the one that delivers.
+  const webhookPolicy = { timeoutMs: config.webhookTimeoutMs, maxAttempts: config.webhookMaxAttempts, retryBaseMs: config.webhookRetryBaseMs, retryMaxDelayMs: config.webhookRetryMaxDelayMs, leaseMs: config.webhookLeaseMs };
+  const webhooks = config.webhooks.map((hook) =>
+    startWebhookDeliverer({ hook, log: events, lease: createWebhookLease(redis, hook.clientId, config.webhookLeaseMs), policy: webhookPolicy, logger, metrics }));
   // Every store call answers within the command timeout, however many round trips it makes.
   // REDIS_WAIT_REPLICAS: writes wait for replicas on a connection of their own, timed like the others.
   const replicaWait = config.redisWaitReplicas === 0 ? undefined : {
@@ -92,9 +107,9 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     timeoutMs: config.redisWaitTimeoutMs,
     onConnection: (client: RedisClient) => metrics && instrumentRedis(client, metrics),
   };
-  const store = withDeadline(createRedisSessionStore(redis, { replicaWait }), redisCommandTimeoutMs);
+  const store = withDeadline(createRedisSessionStore(redis, { replicaWait, eventsRetentionMs }), redisCommandTimeoutMs);
   // Drops tenant index entries of sessions that expired, with no request needed.
-  const sweeper = startIndexSweeper(redis, { tenants: config.apiClients.map((c) => c.id), intervalMs: config.indexSweepIntervalMs, batch: config.indexSweepBatch });
+  const sweeper = startIndexSweeper(redis, { tenants: config.apiClients.map((c) => c.id), intervalMs: config.indexSweepIntervalMs, batch: config.indexSweepBatch, eventsRetentionMs });
   const core = createSessionCore({
     store,
     cipher: createTokenCipher(config.tokenEncryptionKeys),
@@ -106,7 +121,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   });
 
   const health = createHealthService();
-  const bindings = createServiceBindings(config, core);
+  const bindings = createServiceBindings(config, core, events);
   const services = bindings.map((b) => b.service);
   const storeHealth = followStoreHealth(redis, health, services);
   const isStoreDown = () => !storeHealth.isReady();
@@ -124,6 +139,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   const restDispatcher = createUnaryDispatcher({ services: bindings, verifier, outcome: createCallOutcome(logger, isStoreDown, { logCalls: false, onUnavailable, metrics, tracer }) });
   const rest = createRestHandler({ routes: buildRestRoutes(services), dispatcher: restDispatcher, logger, maxBodyBytes: config.maxBodyBytes });
   const openApi = createOpenApiRoute();
+  const sse = createSseRoute({ log: events, verifier, logger, heartbeatMs: config.eventsHeartbeatMs, enabled: config.eventsEnabled });
   const metricsRoute = metrics ? createMetricsRoute(metrics) : () => false;
   const metricsServer = metrics && config.metrics.kind === "port" ? http.createServer((req, res) => {
     if (!metricsRoute(req, res)) res.writeHead(404).end();
@@ -151,7 +167,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     if (cors(req, res) || connectUnary(req, res)) return;
     // gRPC and Connect paths are "/package.Service/Method"; the documented REST paths never are.
     if (isRpcPath(req.url)) connect(req, res);
-    else if (!openApi(req, res) && !(metricsOnMainPort && metricsRoute(req, res))) rest(req, res);
+    else if (!openApi(req, res) && !sse(req, res) && !(metricsOnMainPort && metricsRoute(req, res))) rest(req, res);
   };
 
   const h1 = http.createServer({
@@ -180,6 +196,10 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
       closing ??= (async () => {
         storeHealth.stop();
         outage.stop();
+        // Event streams (RPC and SSE) end now, cleanly: they would hold the drain below.
+        events.close();
+        // Webhook attempts and backoffs end now too; their leases are given up before Redis is quit.
+        const webhooksStopped = Promise.all(webhooks.map((w) => w.stop()));
         health.shutdown();
         server.close();
         // HTTP/2: GOAWAY, open streams finish. HTTP/1.1: idle keep-alives close now.
@@ -188,10 +208,13 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
         for (const exchange of inFlight.open()) if (exchange instanceof http.ServerResponse) endKeepAlive(exchange);
         const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
         await Promise.race([inFlight.drained(), grace]);
+        // A stream's last frames (a server stream's trailers) are written on the next turn: let them out first.
+        await new Promise((resolve) => setImmediate(resolve));
         h1.closeAllConnections();
         h1.close(); // stops its connection-checking timer
         h2Sessions.destroyAll();
         await sweeper.stop();
+        await webhooksStopped;
         metricsServer?.close();
         await Promise.all([store.close(), tracer.shutdown().catch(() => undefined)]);
       })();
@@ -201,7 +224,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
 }
 
 /** createServiceBindings builds each documented service's implementation once: every protocol reaches these objects. */
-function createServiceBindings(config: Config, core: SessionCore): ServiceBinding[] {
+function createServiceBindings(config: Config, core: SessionCore, events: SessionEventLog): ServiceBinding[] {
   const jwt = createJwtIssuer(config.jwtSigningKeys, config.jwtIssuer);
   const pageTokens = createPageTokenCodec(createKeyedHash(config.tokenHmacKey, "page-token"));
   const bind = <S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceBinding => ({ service, impl: impl as unknown as ServiceImpl<DescService> });
@@ -212,6 +235,8 @@ function createServiceBindings(config: Config, core: SessionCore): ServiceBindin
     bind(ClientSessionsService, createClientSessionsService({ core, jwt, jwtTtlSeconds: config.jwtTtlSeconds, templates: config.jwtTemplates })),
     bind(CookieSessionService, createCookieSessionService(core, { secure: config.cookieSecure, domain: config.cookieDomain, allowedOrigins: config.corsAllowedOrigins })),
     bind(JwksService, createJwksService(jwt)),
+    bind(SignOutService, createSignOutService(core)),
+    bind(SessionEventsService, createSessionEventsService(events, { heartbeatMs: config.eventsHeartbeatMs, enabled: config.eventsEnabled })),
   ];
 }
 

@@ -185,3 +185,70 @@ describe("REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS", () => {
     expect(message).toContain(reason);
   });
 });
+
+describe("WEBHOOKS and WEBHOOK_SECRETS", () => {
+  const whsec = (bytes = 32) => `whsec_${randomBytes(bytes).toString("base64")}`;
+
+  test("none by default; clientId=url or JSON (with an event-type filter), each with its whsec_ secret, as key bytes", () => {
+    expect(parse({})).toMatchObject({ webhooks: [], webhookTimeoutMs: 10_000, webhookMaxAttempts: 8, webhookRetryBaseMs: 1_000, webhookRetryMaxDelayMs: 60_000, webhookLeaseMs: 10_000 });
+    const key = randomBytes(32);
+    const list = parse({ WEBHOOKS: "acme=https://hooks.acme.test/sessions?x=1", WEBHOOK_SECRETS: `acme=whsec_${key.toString("base64")}` });
+    expect(list.webhooks).toEqual([{ clientId: "acme", url: "https://hooks.acme.test/sessions?x=1", secret: key, types: [] }]);
+    const json = parse({
+      WEBHOOKS: JSON.stringify({ acme: "http://10.0.0.5:9000/h", globex: { url: "https://globex.test/h", types: ["revoked", "expired"] } }),
+      WEBHOOK_SECRETS: `acme=${whsec()}, globex=${whsec(24)}`,
+    });
+    expect(json.webhooks.map((w) => [w.clientId, w.types])).toEqual([["acme", []], ["globex", ["revoked", "expired"]]]);
+    expect(Object.isFrozen(json.webhooks[1]!.types)).toBe(true);
+  });
+
+  test.each([
+    [{ WEBHOOKS: "acme=ftp://hooks.acme.test/x", WEBHOOK_SECRETS: "acme=SECRET" }, 'client "acme": the hook must be an http:// or https:// URL'],
+    [{ WEBHOOKS: "acme=not a url", WEBHOOK_SECRETS: "acme=SECRET" }, 'client "acme": the hook is not a URL'],
+    [{ WEBHOOKS: "acme=https://user:pw@hooks.acme.test/", WEBHOOK_SECRETS: "acme=SECRET" }, "must not carry a user name or password"],
+    [{ WEBHOOKS: "initech=https://hooks.test/", WEBHOOK_SECRETS: "initech=SECRET" }, '"initech" is not a client of API_CLIENTS'],
+    [{ WEBHOOKS: "acme=https://a.test/,acme=https://b.test/", WEBHOOK_SECRETS: "acme=SECRET" }, 'client "acme" has more than one hook'],
+    [{ WEBHOOKS: "https://hooks.test/", WEBHOOK_SECRETS: "acme=SECRET" }, "entry 1 must be clientId=url"],
+    [{ WEBHOOKS: "acme=https://hooks.test/" }, 'no secret for client "acme"'],
+    [{ WEBHOOKS: "acme=https://hooks.test/", WEBHOOK_SECRETS: "acme=SECRET,globex=SECRET" }, 'client "globex" has a secret but no hook'],
+    [{ WEBHOOK_SECRETS: "acme=SECRET" }, "WEBHOOK_SECRETS is set but WEBHOOKS is not"],
+    [{ WEBHOOKS: "acme=https://a.test/,globex=https://b.test/", WEBHOOK_SECRETS: "acme=SECRET,globex=SECRET" }, 'clients "acme" and "globex" have the same secret'],
+    [{ WEBHOOKS: '{"acme": {"url": "https://hooks.test/", "types": ["touched"]}}', WEBHOOK_SECRETS: "acme=SECRET" }, 'unknown event type "touched"'],
+    [{ WEBHOOKS: '{"acme": 1}', WEBHOOK_SECRETS: "acme=SECRET" }, 'client "acme" must be a URL string or {"url"'],
+    [{ WEBHOOKS: "{acme", WEBHOOK_SECRETS: "acme=SECRET" }, "WEBHOOKS is not valid JSON"],
+    [{ WEBHOOKS: "acme=https://hooks.test/", WEBHOOK_SECRETS: "acme=SECRET", EVENTS: "false" }, "WEBHOOKS needs session events: EVENTS is off"],
+    [{ WEBHOOK_RETRY_BASE_MS: "5000", WEBHOOK_RETRY_MAX_DELAY_MS: "1000" }, "WEBHOOK_RETRY_BASE_MS must not exceed WEBHOOK_RETRY_MAX_DELAY_MS"],
+    [{ WEBHOOK_MAX_ATTEMPTS: "0" }, "WEBHOOK_MAX_ATTEMPTS: 0 is outside 1..100"],
+    [{ WEBHOOK_LEASE_MS: "100" }, "WEBHOOK_LEASE_MS: 100 is outside 500..600000"],
+  ])("%j is refused at start, saying why", (env, reason) => {
+    const good = whsec();
+    const message = problems(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replaceAll("SECRET", good)])));
+    expect(message).toContain(reason);
+    expect(message).not.toContain(good.slice(6, 20));
+  });
+
+  test.each([
+    ["a secret without whsec_", () => randomBytes(32).toString("base64"), "must start with whsec_"],
+    ["a secret that is not base64", () => `whsec_${randomBytes(30).toString("base64url").replace(/[-_]/g, "")}!!`, "not base64"],
+    ["a short secret", () => whsec(16), "24-64 bytes, base64 (it is 16)"],
+    ["a long secret", () => whsec(65), "24-64 bytes, base64 (it is 65)"],
+  ])("%s is refused, naming the client and never the secret", (_what, make, reason) => {
+    const secret = make();
+    const message = problems({ WEBHOOKS: "acme=https://hooks.test/", WEBHOOK_SECRETS: `acme=${secret}` });
+    expect(message).toContain(`WEBHOOK_SECRETS: client "acme": `);
+    expect(message).toContain(reason);
+    expect(message).not.toContain(secret.slice(8, 24));
+  });
+});
+
+describe("WEBHOOKS over plain HTTP", () => {
+  test("a plain http:// hook is warned about at start, unless it stays on this machine", () => {
+    const whsec = `whsec_${randomBytes(32).toString("base64")}`;
+    const other = `whsec_${randomBytes(32).toString("base64")}`;
+    const plain = parse({ WEBHOOKS: "acme=http://hooks.acme.test/h,globex=http://127.0.0.1:9000/h", WEBHOOK_SECRETS: `acme=${whsec},globex=${other}` });
+    const warnings = configWarnings(plain);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('client "acme" is plain http:// to hooks.acme.test');
+    expect(configWarnings(parse({ WEBHOOKS: "acme=https://hooks.acme.test/h", WEBHOOK_SECRETS: `acme=${whsec}` }))).toEqual([]);
+  });
+});

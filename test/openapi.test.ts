@@ -300,6 +300,20 @@ describe("Cookie sessions (004)", () => {
   });
 });
 
+describe("Sign out everywhere", () => {
+  test("revoke a user's sessions (API client); end a user's other sessions (Bearer)", async () => {
+    const user = uid();
+    const keep = await saveSession(user);
+    await saveSession(user);
+    const ended = await call("EndOtherSessions", 200, { headers: bearer(keep.token), path: { session_id: keep.id } });
+    expect(ended.body.ended_count).toBe(1);
+    await saveSession(user);
+    const revoked = await call("RevokeUserSessions", 200, { headers: t.clientA.headers, path: { user_id: user }, body: { reason: "password changed" } });
+    expect(revoked.body.revoked_count).toBe(2);
+    await call("RevokeUserSessions", 401, { path: { user_id: user }, body: {} });
+  });
+});
+
 describe("coverage", () => {
   test("every documented operation was called with its success status", () => {
     const missing = operations(doc)

@@ -83,11 +83,15 @@ async function clearTenant(t: TestApp, client: TestClient) {
   expect(reply.status, reply.text).toBe(200);
 }
 
-/** Every Redis key the service holds for a tenant (sessions, user indexes, current pointers, tenant index). */
+/**
+ * Every Redis key the service holds for a tenant's sessions (sessions, user
+ * indexes, current pointers, tenant index). Its event streams are not
+ * session state: they keep what happened for the events retention.
+ */
 async function tenantKeys(t: TestApp, tenantId: string): Promise<string[]> {
   const keys: string[] = [];
   for (const pattern of redisKeys.tenantPatterns(tenantId)) keys.push(...(await scanAllKeys(t.redis, pattern)));
-  return keys.sort();
+  return keys.filter((k) => !k.endsWith("}:e")).sort();
 }
 
 /** Asserts a JSON error: the status, a JSON content type and a non-empty message. */

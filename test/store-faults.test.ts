@@ -127,7 +127,10 @@ async function scanProblems(): Promise<string[]> {
     } else if (/^s2:\{[^}]+\}:i$/.test(key)) {
       const prefix = key.slice(0, -1) + "s:";
       for (const suffix of await inspector.zrange(key, "0", "-1")) if (!sessions.has(prefix + suffix)) problems.push(`orphaned user index entry ${key} ${suffix}`);
-    } else if (/^s2:\{[^}]+\/\d+\}:[xen]$/.test(key)) {
+    } else if (/^s2:\{[^}]+\/\d+\}:e$/.test(key)) {
+      // A bucket's event stream: what happened, kept for the retention (not session state).
+      if ((await inspector.type(key)) !== "stream") problems.push(`event stream of the wrong type ${key}`);
+    } else if (/^s2:\{[^}]+\/\d+\}:[xn]$/.test(key)) {
       for (const id of await inspector.zrange(key, "0", "-1")) {
         const at = id.lastIndexOf(".", id.lastIndexOf(".") - 1);
         const sessionKey = redisKeys.session(tenant, id.slice(0, at), id.slice(at + 1));

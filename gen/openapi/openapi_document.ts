@@ -31,6 +31,10 @@ export const openApiDocument: { readonly [key: string]: unknown } = {
     {
       "name": "SessionsService",
       "description": "SessionsService manages sessions for backend services (the \"Sessions management\" document). Callers authenticate as an API client."
+    },
+    {
+      "name": "SignOutService",
+      "description": "SignOutService signs a user out everywhere: an API client revokes all of a user's sessions, a session holder ends all of its user's other sessions. Tokens of those sessions stop authenticating at once, everywhere (Bearer, cookie, JWT minting). Each session changed is a session event."
     }
   ],
   "paths": {
@@ -1204,6 +1208,89 @@ export const openApiDocument: { readonly [key: string]: unknown } = {
         ]
       }
     },
+    "/session-storage/users/{user_id}/revoke": {
+      "post": {
+        "tags": [
+          "SignOutService"
+        ],
+        "operationId": "RevokeUserSessions",
+        "summary": "RevokeUserSessions revokes all of a user's live sessions (status revoked).",
+        "description": "RevokeUserSessions revokes all of a user's live sessions (status revoked). Needs API client credentials; only the caller's tenant.",
+        "parameters": [
+          {
+            "name": "user_id",
+            "in": "path",
+            "required": true,
+            "description": "The user whose sessions are revoked.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "description": "RevokeUserSessionsRequest names the user.",
+                "type": "object",
+                "properties": {
+                  "reason": {
+                    "description": "Why, kept in each revoked event (at most 200 characters); optional.",
+                    "type": "string"
+                  }
+                },
+                "additionalProperties": false
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "RevokeUserSessionsResponse says which sessions were revoked.",
+            "headers": {
+              "x-request-id": {
+                "$ref": "#/components/headers/RequestId"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RevokeUserSessionsResponse"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error400"
+          },
+          "401": {
+            "$ref": "#/components/responses/Error401"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error404"
+          },
+          "413": {
+            "$ref": "#/components/responses/Error413"
+          },
+          "500": {
+            "$ref": "#/components/responses/Error500"
+          },
+          "503": {
+            "$ref": "#/components/responses/Error503"
+          },
+          "default": {
+            "$ref": "#/components/responses/ErrorDefault"
+          }
+        },
+        "security": [
+          {
+            "ClientID": [],
+            "ClientSecret": []
+          }
+        ]
+      }
+    },
     "/v1/client/sessions/{session_id}": {
       "get": {
         "tags": [
@@ -1298,6 +1385,71 @@ export const openApiDocument: { readonly [key: string]: unknown } = {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/EndClientSessionResponse"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error400"
+          },
+          "401": {
+            "$ref": "#/components/responses/Error401"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error404"
+          },
+          "500": {
+            "$ref": "#/components/responses/Error500"
+          },
+          "503": {
+            "$ref": "#/components/responses/Error503"
+          },
+          "default": {
+            "$ref": "#/components/responses/ErrorDefault"
+          }
+        },
+        "security": [
+          {
+            "bearerAuth": []
+          },
+          {
+            "ClientID": [],
+            "ClientSecret": []
+          }
+        ]
+      }
+    },
+    "/v1/client/sessions/{session_id}/end-others": {
+      "post": {
+        "tags": [
+          "SignOutService"
+        ],
+        "operationId": "EndOtherSessions",
+        "summary": "EndOtherSessions ends all other live sessions of the session's user (status ended), keeping the named one.",
+        "description": "EndOtherSessions ends all other live sessions of the session's user (status ended), keeping the named one. A session holder names its own session with its Bearer token; an API client may name any of its tenant's.",
+        "parameters": [
+          {
+            "name": "session_id",
+            "in": "path",
+            "required": true,
+            "description": "The session that stays signed in (the caller's own, with a Bearer token).",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "EndOtherSessionsResponse says which sessions were ended.",
+            "headers": {
+              "x-request-id": {
+                "$ref": "#/components/headers/RequestId"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/EndOtherSessionsResponse"
                 }
               }
             }
@@ -1894,6 +2046,29 @@ export const openApiDocument: { readonly [key: string]: unknown } = {
         },
         "additionalProperties": false
       },
+      "EndOtherSessionsResponse": {
+        "description": "EndOtherSessionsResponse says which sessions were ended.",
+        "type": "object",
+        "properties": {
+          "ended_count": {
+            "description": "How many sessions were ended.",
+            "type": "integer",
+            "format": "int32"
+          },
+          "session_ids": {
+            "description": "Their ids.",
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        },
+        "required": [
+          "ended_count",
+          "session_ids"
+        ],
+        "additionalProperties": false
+      },
       "Error": {
         "description": "An error: its Connect code name, a message, and the request id (also sent as the x-request-id header).",
         "type": "object",
@@ -2175,6 +2350,29 @@ export const openApiDocument: { readonly [key: string]: unknown } = {
             "$ref": "#/components/schemas/Client"
           }
         },
+        "additionalProperties": false
+      },
+      "RevokeUserSessionsResponse": {
+        "description": "RevokeUserSessionsResponse says which sessions were revoked.",
+        "type": "object",
+        "properties": {
+          "revoked_count": {
+            "description": "How many sessions were revoked.",
+            "type": "integer",
+            "format": "int32"
+          },
+          "session_ids": {
+            "description": "Their ids.",
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        },
+        "required": [
+          "revoked_count",
+          "session_ids"
+        ],
         "additionalProperties": false
       },
       "SessionInfo": {

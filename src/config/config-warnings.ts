@@ -4,7 +4,7 @@ import type { Config } from "./config.js";
  * configWarnings lists settings that are valid but probably not what was
  * meant; the service logs each at start so the surprise comes early.
  */
-export function configWarnings(config: Pick<Config, "corsAllowedOrigins" | "corsAllowedHeaders">): string[] {
+export function configWarnings(config: Pick<Config, "corsAllowedOrigins" | "corsAllowedHeaders"> & Partial<Pick<Config, "webhooks">>): string[] {
   const warnings: string[] = [];
   if (config.corsAllowedOrigins.includes("*")) {
     warnings.push(
@@ -18,6 +18,13 @@ export function configWarnings(config: Pick<Config, "corsAllowedOrigins" | "cors
       `CORS_ALLOWED_HEADERS allows ${credentialHeaders.join(", ")} from browsers: an API client secret in front-end code ` +
         "is readable by every visitor and acts for the whole tenant; keep it in back ends",
     );
+  }
+  // Signed, so not forgeable; but session and user ids would cross the network readable by anyone on the path.
+  for (const hook of config.webhooks ?? []) {
+    const host = new URL(hook.url).hostname;
+    if (hook.url.startsWith("http://") && host !== "localhost" && host !== "127.0.0.1" && host !== "[::1]") {
+      warnings.push(`WEBHOOKS: the hook of client "${hook.clientId}" is plain http:// to ${host}: its events (session and user ids) travel unencrypted; use https://`);
+    }
   }
   return warnings;
 }

@@ -3,6 +3,7 @@ import { parseApiClients, type ApiClient } from "./parse-api-clients.js";
 import { parseCorsHeaders } from "./parse-cors-headers.js";
 import { parseCorsOrigins } from "./parse-cors-origins.js";
 import { parseKeyRing, type KeyRingEntry } from "./parse-key-ring.js";
+import { parseWebhooks, type Webhook } from "./parse-webhooks.js";
 import { parseTraceSampling, type TraceSampling } from "./parse-trace-sampling.js";
 import { reservedClaims } from "../crypto/jwt-issuer.js";
 
@@ -64,6 +65,24 @@ export interface Config {
   readonly indexSweepIntervalMs: number;
   /** Active tenant index entries the sweeper checks per bucket per pass. */
   readonly indexSweepBatch: number;
+  // Session events (src/events).
+  /** Whether session changes are written as events (EVENTS). */
+  readonly eventsEnabled: boolean;
+  /** How long events are kept (MINID trimming), seconds. */
+  readonly eventsRetentionSeconds: number;
+  /** Event streams (SSE, WatchSessionEvents): a heartbeat after this long without events. */
+  readonly eventsHeartbeatMs: number;
+  // Webhooks (src/webhooks): at most one per API client.
+  readonly webhooks: readonly Webhook[];
+  /** One POST's time limit (connect to response headers). */
+  readonly webhookTimeoutMs: number;
+  /** Attempts per event before it is given up (logged) and the next one is sent. */
+  readonly webhookMaxAttempts: number;
+  /** The wait after a first failed attempt; it doubles with each further failure (with jitter), up to the max. */
+  readonly webhookRetryBaseMs: number;
+  readonly webhookRetryMaxDelayMs: number;
+  /** How long a replica's hold on a client's delivery lasts unrenewed (another replica takes over after). */
+  readonly webhookLeaseMs: number;
 }
 
 /** Where /metrics is served: on the service's port, on a port of its own, or not at all. */
@@ -144,6 +163,7 @@ export function parseConfig(env: Env): Config {
   const idleTimeoutSeconds = read("SESSION_IDLE_TIMEOUT_SECONDS", int(1, 31_536_000), 7200);
   const maxLifetimeSeconds = read("SESSION_MAX_LIFETIME_SECONDS", int(1, 31_536_000), 30 * 86400);
   const httpRequestTimeoutMs = read("HTTP_REQUEST_TIMEOUT_MS", int(1000, 3_600_000), 30_000);
+  const apiClients = read("API_CLIENTS", parseApiClients);
   const config: Config = {
     port: read("PORT", int(0, 65535), 8080),
     host: read("HOST", (v) => v, "0.0.0.0"),
@@ -152,7 +172,7 @@ export function parseConfig(env: Env): Config {
     // session), within the 2 s a store call may take.
     redisWaitReplicas: read("REDIS_WAIT_REPLICAS", int(0, 16), 0),
     redisWaitTimeoutMs: read("REDIS_WAIT_TIMEOUT_MS", int(1, 800), 500),
-    apiClients: read("API_CLIENTS", parseApiClients),
+    apiClients,
     tokenEncryptionKeys: read("TOKEN_ENCRYPTION_KEYS", parseKeyRing),
     tokenHmacKey: read("TOKEN_HMAC_KEY", (v) => {
       const key = Buffer.from(v, "base64");
@@ -189,7 +209,22 @@ export function parseConfig(env: Env): Config {
     // Store upkeep.
     indexSweepIntervalMs: read("INDEX_SWEEP_INTERVAL_MS", int(100, 3_600_000), 30_000),
     indexSweepBatch: read("INDEX_SWEEP_BATCH", int(10, 1_000_000), 500),
+    eventsEnabled: read("EVENTS", bool, true),
+    eventsRetentionSeconds: read("EVENTS_RETENTION_SECONDS", int(60, 2_592_000), 86_400),
+    eventsHeartbeatMs: read("EVENTS_HEARTBEAT_MS", int(100, 300_000), 15_000),
+    webhooks: parseWebhooks(env.WEBHOOKS, env.WEBHOOK_SECRETS, apiClients?.map((c) => c.id), problems),
+    webhookTimeoutMs: read("WEBHOOK_TIMEOUT_MS", int(100, 60_000), 10_000),
+    webhookMaxAttempts: read("WEBHOOK_MAX_ATTEMPTS", int(1, 100), 8),
+    webhookRetryBaseMs: read("WEBHOOK_RETRY_BASE_MS", int(10, 600_000), 1_000),
+    webhookRetryMaxDelayMs: read("WEBHOOK_RETRY_MAX_DELAY_MS", int(10, 3_600_000), 60_000),
+    webhookLeaseMs: read("WEBHOOK_LEASE_MS", int(500, 600_000), 10_000),
   };
+  if (config.webhooks.length > 0 && config.eventsEnabled === false) {
+    problems.push("WEBHOOKS needs session events: EVENTS is off");
+  }
+  if (config.webhookRetryBaseMs > config.webhookRetryMaxDelayMs) {
+    problems.push("WEBHOOK_RETRY_BASE_MS must not exceed WEBHOOK_RETRY_MAX_DELAY_MS");
+  }
   if (idleTimeoutSeconds > maxLifetimeSeconds) {
     problems.push("SESSION_IDLE_TIMEOUT_SECONDS must not exceed SESSION_MAX_LIFETIME_SECONDS");
   }

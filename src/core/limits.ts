@@ -20,4 +20,6 @@ export const limits = Object.freeze({
   defaultPageSize: 20,
   maxPageSize: 100,
   maxTtlSeconds: 31_536_000,
+  /** A sign-out reason, kept in every event it causes. */
+  reasonMaxLength: 200,
 });

@@ -43,6 +43,10 @@ export interface SessionCore {
   setStatus(tenantId: string, sessionId: string, status: "ended" | "removed" | "revoked"): Promise<Session>;
   delete(tenantId: string, sessionId: string, scope?: Scope): Promise<void>;
   clear(tenantId: string, userId?: string): Promise<number>;
+  /** Sign out everywhere: revokes all of a user's live sessions; returns their ids. */
+  revokeUser(tenantId: string, userId: string, reason?: string): Promise<string[]>;
+  /** Ends all of the session's user's other live sessions; returns their ids. */
+  endOtherSessions(session: Session): Promise<string[]>;
   revealToken(session: Session): string;
   validateUserId(userId: string, field?: string): void;
 }
@@ -228,14 +232,14 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
         throw new ConnectError(`ttl_seconds must be a whole number from 1 to ${limits.maxTtlSeconds}`, Code.InvalidArgument);
       }
       // An explicit time to live fixes the expiry: activity must not undo it.
-      return mutate(tenantId, sessionId, { expiresAt: now() + ttlSeconds * 1000, sliding: false }, scope);
+      return mutate(tenantId, sessionId, { expiresAt: now() + ttlSeconds * 1000, sliding: false, why: { cause: "extend" } }, scope);
     },
 
     touch: (tenantId, sessionId) =>
       mutate(tenantId, sessionId, { slide: true, makeCurrent: true }),
 
     async setStatus(tenantId, sessionId, status) {
-      const session = await mutate(tenantId, sessionId, { status });
+      const session = await mutate(tenantId, sessionId, { status, why: { cause: statusCause[status] } });
       observer.sessionsChanged(status);
       return session;
     },
@@ -257,6 +261,23 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       return count;
     },
 
+    async revokeUser(tenantId, userId, reason) {
+      validateUserId(userId);
+      if (reason !== undefined && (reason.length > limits.reasonMaxLength || /[\u0000-\u001f\u007f]/.test(reason))) {
+        throw new ConnectError(`reason must be at most ${limits.reasonMaxLength} characters, without control characters`, Code.InvalidArgument);
+      }
+      const why = { cause: "revoke_all", reason: reason || undefined };
+      const ids = await store.setUserStatus(tenantId, userId, "revoked", { why }, now());
+      if (ids.length > 0) observer.sessionsChanged("revoked", ids.length);
+      return ids;
+    },
+
+    async endOtherSessions(session) {
+      const ids = await store.setUserStatus(session.tenantId, session.userId, "ended", { keep: session.id, why: { cause: "sign_out_others" } }, now());
+      if (ids.length > 0) observer.sessionsChanged("ended", ids.length);
+      return ids;
+    },
+
     revealToken(session) {
       // A session found by its token comes without it (the store's findByToken).
       if (session.sealedToken === "") throw new Error(`session ${session.id} was read without its token`);
@@ -266,3 +287,6 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
     },
   };
 }
+
+// The event cause of a single session's status change.
+const statusCause = { ended: "end", removed: "remove", revoked: "revoke" } as const;

@@ -5,6 +5,9 @@ import { createLeanCounter, createLeanGauge, createLeanHistogram, type CounterCh
 /** The protocols a call can arrive by. */
 export type Protocol = "rest" | "connect" | "grpc" | "grpc_web";
 
+/** A webhook attempt's end: the event delivered, retried after a failure, or given up after the last attempt. */
+export type WebhookOutcome = "delivered" | "retried" | "given_up";
+
 
 /**
  * Metrics are the service's Prometheus series. Every label value comes from a
@@ -18,6 +21,8 @@ export interface Metrics extends SessionObserver {
   /** A call ended with `code` ("ok" or a Connect code name) after `seconds`. */
   callEnded(procedure: string, protocol: Protocol, code: string, seconds: number): void;
   redisCommand(command: string, seconds: number, failed: boolean): void;
+  /** A webhook attempt for `clientId` (a configured API client: a closed set) ended so. */
+  webhookDelivery(clientId: string, outcome: WebhookOutcome): void;
 }
 
 // Unary calls here take 0.1-5 ms; the buckets reach past Redis's command timeout.
@@ -68,6 +73,13 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
 
+  const webhooks = new Counter({
+    name: "sss_webhook_attempts_total",
+    help: "Webhook POSTs, by API client and outcome: delivered, retried (failed, another attempt follows) or given_up (failed, the last attempt).",
+    labelNames: ["client", "outcome"] as const,
+    registers: [registry],
+  });
+
   // Children are looked up once per label set: the hot path then only adds.
   const callChildren = new Map<string, { count: CounterChild; time: HistogramChild }>();
   const inFlightChildren = new Map<Protocol, GaugeChild>();
@@ -102,5 +114,6 @@ export function createMetrics(): Metrics {
       if (failed) child.errors.inc();
     },
     sessionsChanged: (kind: SessionChangeKind, count = 1) => sessions.labels(kind).inc(count),
+    webhookDelivery: (clientId, outcome) => webhooks.labels(clientId, outcome).inc(),
   };
 }

@@ -18,6 +18,8 @@ export interface IndexSweeperOptions {
   readonly intervalMs: number;
   /** Active entries checked per bucket per pass. */
   readonly batch: number;
+  /** Retention of the 'expired' events the sweep writes; undefined: events off. */
+  readonly eventsRetentionMs?: number;
 }
 
 /**
@@ -31,7 +33,9 @@ export interface IndexSweeperOptions {
  * instances, one sweeps a tenant per interval (a lock key per tenant).
  */
 export function startIndexSweeper(redis: RedisClient, options: IndexSweeperOptions): IndexSweeper {
-  const index = createTenantIndex(redis, defineRedisScripts(redis));
+  // An entry found expired leaves the index with its 'expired' event, in one
+  // script: with several instances each is written once.
+  const index = createTenantIndex(redis, defineRedisScripts(redis), options.eventsRetentionMs);
   const me = randomBytes(8).toString("hex");
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

@@ -19,11 +19,19 @@
  *   s2:{T/<b>}:n              zset    the same bucket's sessions that are no longer active
  *                                     (ended, removed, revoked), scored by their expiry
  *                                     (which no longer moves): only clear-all reads it
+ *   s2:{T/<b>}:e              stream  session events of the users hashed to bucket b
+ *                                     (src/events): entry id = event id; trimmed by
+ *                                     MINID to the retention, expires after it when quiet
  *   s2:t:<hmac>               string  a caller token's pointer: "<session key> <deadline
  *                                     ms of the write that claimed it>"; expires with the
  *                                     session
  *   s2:sweep:<T>              string  held by the service instance sweeping the tenant's
  *                                     index this round (index-sweeper.ts)
+ *   s2:{T/webhook}:lease      string  the instance delivering the tenant's webhook: its
+ *                                     random owner id, with a TTL it renews (webhook-lease.ts)
+ *   s2:{T/webhook}:cursor     string  the event cursor after the last event the webhook
+ *                                     delivered or gave up (no TTL). Same slot as the
+ *                                     lease: one script checks the one and moves the other
  */
 const prefix = "s2:";
 
@@ -61,8 +69,16 @@ export const redisKeys = Object.freeze({
   /** Where the sweeper's walk of a bucket goes on (same slot as the bucket). */
   sweepCursor: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:c`,
   inactiveBucket: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:n`,
+  /** Bucket b's event stream (same slot as the bucket: the sweeper's expired events are atomic there). */
+  eventStream: (tenantId: string, bucket: number) => `${prefix}{${tenantId}/${bucket}}:e`,
+  /** The event stream of a user's sessions: their bucket's. */
+  eventStreamOf: (tenantId: string, userId: string) => `${prefix}{${tenantId}/${bucketOf(userId)}}:e`,
   /** The number of the tenant index bucket holding a user's sessions. */
   bucketNumberOf: (userId: string) => bucketOf(userId),
+  /** Held by the instance delivering a tenant's webhook (renewed while it does). */
+  webhookLease: (tenantId: string) => `${prefix}{${tenantId}/webhook}:lease`,
+  /** Where a tenant's webhook delivery goes on from (an event cursor). */
+  webhookCursor: (tenantId: string) => `${prefix}{${tenantId}/webhook}:cursor`,
   /** Held by the instance sweeping a tenant's index this round. */
   sweepLock: (tenantId: string) => `${prefix}sweep:${tenantId}`,
   /** SCAN patterns matching every key of a tenant except token pointers. */

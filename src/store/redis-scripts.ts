@@ -19,22 +19,27 @@ export interface RedisScripts {
   ssIndexAdd: ScriptFn;
   ssIndexDeactivate: ScriptFn;
   ssUndoCreate: ScriptFn;
+  ssSetUserStatus: ScriptFn;
+  ssIndexExpire: ScriptFn;
 }
 
-const definitions: Record<keyof RedisScripts, { file: string; keys: number }> = {
-  ssCreate: { file: "create.lua", keys: 2 },
+// `events`: the script writes session events (events.lua is prepended to it).
+const definitions: Record<keyof RedisScripts, { file: string; keys: number; events?: true }> = {
+  ssCreate: { file: "create.lua", keys: 3, events: true },
   ssFindByToken: { file: "find-by-token.lua", keys: 1 },
   ssSlideSession: { file: "slide-session.lua", keys: 1 },
-  ssMutate: { file: "mutate.lua", keys: 2 },
-  ssDelete: { file: "delete.lua", keys: 2 },
-  ssUndoCreate: { file: "undo-create.lua", keys: 2 },
+  ssMutate: { file: "mutate.lua", keys: 3, events: true },
+  ssDelete: { file: "delete.lua", keys: 3, events: true },
+  ssUndoCreate: { file: "undo-create.lua", keys: 3, events: true },
   ssListUser: { file: "list-user.lua", keys: 1 },
   ssCurrent: { file: "current-session.lua", keys: 1 },
-  ssClearUser: { file: "clear-user.lua", keys: 1 },
+  ssClearUser: { file: "clear-user.lua", keys: 2, events: true },
   ssDeleteIfEquals: { file: "delete-if-equals.lua", keys: 1 },
   ssClaimPointer: { file: "claim-pointer.lua", keys: 1 },
   ssIndexAdd: { file: "index-add.lua", keys: 1 },
   ssIndexDeactivate: { file: "index-deactivate.lua", keys: 2 },
+  ssSetUserStatus: { file: "set-user-status.lua", keys: 2, events: true },
+  ssIndexExpire: { file: "index-expire.lua", keys: 2, events: true },
 };
 
 const read = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
@@ -45,8 +50,10 @@ const read = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta
  */
 export function defineRedisScripts(redis: RedisClient): RedisScripts {
   const prelude = read("prelude.lua");
+  const events = read("events.lua");
   for (const [name, def] of Object.entries(definitions)) {
-    redis.defineCommand(name, { numberOfKeys: def.keys, lua: `${prelude}\n${read(def.file)}` });
+    const lua = def.events ? `${prelude}\n${events}\n${read(def.file)}` : `${prelude}\n${read(def.file)}`;
+    redis.defineCommand(name, { numberOfKeys: def.keys, lua });
   }
   return redis as unknown as RedisScripts;
 }

@@ -5,6 +5,7 @@ import { redisCommandTimeoutMs, type RedisClient } from "./redis-client.js";
 import { redisKeys, tenantBuckets } from "./redis-keys.js";
 import { defineRedisScripts } from "./redis-scripts.js";
 import { withReplicaWait, type ReplicaWaitOptions } from "./replica-wait.js";
+import { createEventWrites, type EventCause, type PlannedEvent } from "./event-writes.js";
 import { sessionFromReply, sessionToFields, tokenFields, type SessionPlace } from "./redis-session-codec.js";
 import { createRepairQueue } from "./repair-queue.js";
 import { LimitReachedError, TokenInUseError, type MutationResult, type SessionStore, type TokenLookup } from "./session-store.js";
@@ -52,12 +53,14 @@ interface Gone {
  * ignored, and removed (by lists and the index sweeper) once older than
  * `creationGraceMs`.
  */
-export function createRedisSessionStore(redis: RedisClient, options: { replicaWait?: ReplicaWaitOptions } = {}): SessionStore {
+export function createRedisSessionStore(redis: RedisClient, options: { eventsRetentionMs?: number; replicaWait?: ReplicaWaitOptions } = {}): SessionStore {
   // With REDIS_WAIT_REPLICAS, the writes a call's success rests on wait for replicas (replica-wait.ts).
   const scripts = withReplicaWait(defineRedisScripts(redis), redis, options.replicaWait);
   const isCluster = redis instanceof Cluster;
   const repairs = createRepairQueue();
-  const index = createTenantIndex(redis, scripts);
+  const index = createTenantIndex(redis, scripts, options.eventsRetentionMs);
+  // Session events go with the change, in its script (src/events).
+  const events = createEventWrites(redis, options.eventsRetentionMs);
 
   function locate(tenantId: string, sessionId: string): Located | undefined {
     const parts = splitSessionId(sessionId);
@@ -185,21 +188,27 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
   /** After a create answered as failed: the session must not exist, nor anything naming it. */
   function undoCreateLater(clock: WriteClock, tenantId: string, at: Located, self: Gone) {
     repairs.add(clock.settledAt, async () => {
-      await scripts.ssUndoCreate(at.key, redisKeys.userIndex(tenantId, at.userId), String(clock.deadline), at.suffix, redisKeys.sessionPrefix(tenantId, at.userId));
+      const why = { cause: "create_undone" };
+      const ev = events.script(tenantId, at.userId, at.key, why);
+      const deleted = await scripts.ssUndoCreate(at.key, redisKeys.userIndex(tenantId, at.userId), ev.key, String(clock.deadline), at.suffix, redisKeys.sessionPrefix(tenantId, at.userId), ...ev.args);
+      if (deleted === 1) await events.after(tenantId, at.userId, [{ type: "deleted", suffix: at.suffix }], why);
       await forget(tenantId, [self]);
     });
   }
 
-  async function clearUser(tenantId: string, userId: string): Promise<number> {
+  async function clearUser(tenantId: string, userId: string, why: EventCause = { cause: "clear_user" }): Promise<number> {
     const clock = startWrite();
+    const userIndex = redisKeys.userIndex(tenantId, userId);
+    const ev = events.script(tenantId, userId, userIndex, why);
     const reply = (await scripts
-      .ssClearUser(redisKeys.userIndex(tenantId, userId), redisKeys.sessionPrefix(tenantId, userId), String(clock.deadline))
+      .ssClearUser(userIndex, ev.key, redisKeys.sessionPrefix(tenantId, userId), String(clock.deadline), ...ev.args)
       .catch((e: unknown) => {
         // Unknown outcome: index entries left are swept, pointers expire with their sessions.
         throw asUnavailable(e);
       })) as string[];
     const gone = goneFrom(tenantId, userId, reply);
-    await followUp(clock, () => forget(tenantId, gone));
+    const planned = gone.map((g) => ({ type: "cleared", suffix: g.sessionId.slice(userId.length + 1) }));
+    await followUp(clock, () => Promise.all([forget(tenantId, gone), events.after(tenantId, userId, planned, why)]));
     return gone.length;
   }
 
@@ -246,10 +255,13 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
         throw asUnavailable(failures.find((e) => e instanceof TokenInUseError) ?? failures[0]);
       }
       let evicted: string[];
+      const why = { cause: "create" };
+      const ev = events.script(tenantId, userId, at.key, why);
       try {
         evicted = (await scripts.ssCreate(
           at.key,
           redisKeys.userIndex(tenantId, userId),
+          ev.key,
           String(now),
           String(limit),
           evictOldest ? "1" : "0",
@@ -258,6 +270,7 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
           String(session.createdAt),
           String(session.expiresAt),
           String(clock.deadline),
+          ...ev.args,
           ...sessionToFields(session),
         )) as string[];
       } catch (e) {
@@ -270,7 +283,12 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
         if (match) throw new LimitReachedError(Number(match[1]));
         throw asUnavailable(e);
       }
-      await followUp(clock, () => forget(tenantId, goneFrom(tenantId, userId, evicted)));
+      const pushedOut = goneFrom(tenantId, userId, evicted);
+      const planned: PlannedEvent[] = [
+        ...pushedOut.map((g) => ({ type: "evicted", suffix: g.sessionId.slice(userId.length + 1) })),
+        { type: "created", suffix: at.suffix },
+      ];
+      await followUp(clock, () => Promise.all([forget(tenantId, pushedOut), events.after(tenantId, userId, planned, why)]));
       if (!clock.inTime()) {
         // Stored, but the reply came too late: the caller is told it failed, so it is undone.
         undoCreateLater(clock, tenantId, at, self);
@@ -361,10 +379,13 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
       if (change.sliding !== undefined) fields.push("sl", change.sliding ? "1" : "0");
       if (change.status !== undefined) fields.push("st", change.status);
       let reply: string[];
+      const why = change.why ?? { cause: "update" };
+      const ev = events.script(tenantId, at.userId, at.key, why);
       try {
         reply = (await scripts.ssMutate(
           at.key,
           redisKeys.userIndex(tenantId, at.userId),
+          ev.key,
           String(now),
           change.expiresAt === undefined ? "" : String(change.expiresAt),
           change.makeCurrent ? "1" : "0",
@@ -372,6 +393,8 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
           change.token ? "tk" : "",
           String(clock.deadline),
           redisKeys.sessionPrefix(tenantId, at.userId),
+          at.suffix,
+          ...ev.args,
           ...fields,
         )) as string[];
       } catch (e) {
@@ -391,8 +414,14 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
       const [replacedHash, replacedPointer, ...stored] = rest as [string, string, ...string[]];
       const session = sessionFromReply(at, stored)!;
       const expiryMoved = change.expiresAt !== undefined || change.slide === true || change.token !== undefined;
+      // The same events mutate.lua writes, for Cluster.
+      const planned: PlannedEvent[] = [];
+      if (replacedHash !== session.tokenHash) planned.push({ type: "token_rotated", suffix: at.suffix });
+      if (change.expiresAt !== undefined) planned.push({ type: "expiry_changed", suffix: at.suffix });
+      if (session.status !== "active") planned.push({ type: session.status, suffix: at.suffix });
       await followUp(clock, () =>
         Promise.all([
+          events.after(tenantId, at.userId, planned, why),
           expiryMoved && session.tokenKind === "caller" ? redis.pexpireat(redisKeys.tokenPointer(session.tokenHash), session.expiresAt) : undefined,
           replacedPointer === "1" && replacedHash !== session.tokenHash ? releasePointer(replacedHash, at.key) : undefined,
           session.status !== "active" ? index.deactivate(session) : undefined,
@@ -401,7 +430,7 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
       return { kind: "ok", session };
     },
 
-    async delete(tenantId, sessionId, now, activeOnly = false) {
+    async delete(tenantId, sessionId, now, activeOnly = false, why: EventCause = { cause: "delete" }) {
       const at = locate(tenantId, sessionId);
       if (!at) return false;
       const clock = startWrite();
@@ -410,15 +439,18 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
       const [th, tp] = await redis.hmget(at.key, "th", "tp");
       if (th === null) return false;
       let reply: [string, string] | null;
+      const ev = events.script(tenantId, at.userId, at.key, why);
       try {
         reply = (await scripts.ssDelete(
           at.key,
           redisKeys.userIndex(tenantId, at.userId),
+          ev.key,
           String(now),
           at.suffix,
           activeOnly ? "1" : "0",
           String(clock.deadline),
           redisKeys.sessionPrefix(tenantId, at.userId),
+          ...ev.args,
         )) as [string, string] | null;
       } catch (e) {
         if (!isDefiniteRefusal(e)) {
@@ -430,11 +462,36 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
         throw asUnavailable(e);
       }
       if (!reply) return false;
-      await followUp(clock, () => forget(tenantId, [{ userId: at.userId, sessionId, key: at.key, tokenHash: reply[0], pointer: reply[1] === "1" }]));
+      await followUp(clock, () => Promise.all([
+        forget(tenantId, [{ userId: at.userId, sessionId, key: at.key, tokenHash: reply[0], pointer: reply[1] === "1" }]),
+        events.after(tenantId, at.userId, [{ type: "deleted", suffix: at.suffix }], why),
+      ]));
       return true;
     },
 
     clearUser,
+
+    async setUserStatus(tenantId, userId, status, { keep, why }, now) {
+      const clock = startWrite();
+      const userIndex = redisKeys.userIndex(tenantId, userId);
+      const ev = events.script(tenantId, userId, userIndex, why);
+      const keepSuffix = keep === undefined ? "" : (locate(tenantId, keep)?.suffix ?? "");
+      // Unknown outcome: the tenant index entries left active are moved by the sweeper and lists.
+      const reply = (await scripts
+        .ssSetUserStatus(userIndex, ev.key, String(now), String(clock.deadline), redisKeys.sessionPrefix(tenantId, userId), status, keepSuffix, ...ev.args)
+        .catch((e: unknown) => {
+          throw asUnavailable(e);
+        })) as string[];
+      const changed: { suffix: string; expiresAt: string; absoluteEnd: string }[] = [];
+      for (let i = 0; i + 2 < reply.length; i += 3) changed.push({ suffix: reply[i]!, expiresAt: reply[i + 1]!, absoluteEnd: reply[i + 2]! });
+      const ids = changed.map((c) => `${userId}.${c.suffix}`);
+      await followUp(clock, () => Promise.all([
+        events.after(tenantId, userId, changed.map((c) => ({ type: status, suffix: c.suffix })), why),
+        ...changed.map((c, i) => scripts.ssIndexDeactivate(
+          redisKeys.tenantBucketOf(tenantId, userId), redisKeys.inactiveBucket(tenantId, redisKeys.bucketNumberOf(userId)), ids[i]!, c.expiresAt, c.absoluteEnd)),
+      ]));
+      return ids;
+    },
 
     async clearTenant(tenantId) {
       const keys = [...bucketKeys(tenantId), ...Array.from({ length: tenantBuckets }, (_, b) => redisKeys.inactiveBucket(tenantId, b))];
@@ -453,7 +510,7 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
       await Promise.all(Array.from({ length: Math.min(16, queue.length) }, async () => {
         for (let userId = queue.pop(); userId !== undefined; userId = queue.pop()) {
           // Awaited first: `count += await ...` would add to a stale count.
-          const cleared = await clearUser(tenantId, userId);
+          const cleared = await clearUser(tenantId, userId, { cause: "clear_tenant" });
           count += cleared;
         }
       }));
@@ -493,6 +550,7 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
         return { entry: e, session: at ? sessionFromReply(at, await redis.hgetall(at.key)) : undefined };
       }));
       const dead: string[] = [];
+      const inactive: string[] = [];
       const moves: Promise<unknown>[] = [];
       for (const { entry, session } of read) {
         if (session && isLive(session, now)) {
@@ -501,10 +559,13 @@ export function createRedisSessionStore(redis: RedisClient, options: { replicaWa
         }
         dropped++;
         if (session && session.expiresAt > now) moves.push(index.deactivate(session));
+        else if (session && session.status !== "active") inactive.push(entry.id);
         else if (session || entry.score < Date.now() - creationGraceMs) dead.push(entry.id);
       }
       const parts = dead.map((id) => ({ sessionId: id, userId: splitSessionId(id)?.userId ?? "" }));
-      await Promise.all([...moves, index.remove(tenantId, parts)]);
+      // Active entries that expired: removed with their 'expired' event.
+      const toParts = (ids: string[]) => ids.map((id) => ({ sessionId: id, userId: splitSessionId(id)?.userId ?? "" }));
+      await Promise.all([...moves, index.expire(tenantId, parts), index.remove(tenantId, toParts(inactive))]);
       if (!fill) break;
     }
     return { sessions, dropped };

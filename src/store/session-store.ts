@@ -1,4 +1,5 @@
 import type { Session } from "../core/session.js";
+import type { EventCause } from "./event-writes.js";
 
 /**
  * TokenLookup is how a presented token is looked for: by its keyed hash,
@@ -52,6 +53,8 @@ export interface SessionChange {
   readonly slide?: boolean;
   /** Make this session its user's current one (the most recently saved or touched). */
   readonly makeCurrent?: boolean;
+  /** Why, for the change's events (default: "update"). */
+  readonly why?: EventCause;
 }
 
 /** SessionPage is one page of a tenant-wide list. */
@@ -104,9 +107,15 @@ export interface SessionStore {
   /** Applies a change to an unexpired, active session (TokenInUseError for a taken new token). */
   mutate(tenantId: string, sessionId: string, change: SessionChange, now: number): Promise<MutationResult>;
   /** Deletes a session (only an active one, if asked); false when there was none. */
-  delete(tenantId: string, sessionId: string, now: number, activeOnly?: boolean): Promise<boolean>;
+  delete(tenantId: string, sessionId: string, now: number, activeOnly?: boolean, why?: EventCause): Promise<boolean>;
   /** Deletes all of a user's sessions; returns how many. */
-  clearUser(tenantId: string, userId: string): Promise<number>;
+  clearUser(tenantId: string, userId: string, why?: EventCause): Promise<number>;
+  /**
+   * Sets the status of all of a user's live sessions, except `keep`, in one
+   * script (sign-out everywhere: "revoked"; ending a holder's other sessions:
+   * "ended"); returns the ids of the sessions it changed.
+   */
+  setUserStatus(tenantId: string, userId: string, status: "revoked" | "ended", options: { keep?: string; why: EventCause }, now: number): Promise<string[]>;
   /** Deletes all of a tenant's sessions; returns how many. */
   clearTenant(tenantId: string): Promise<number>;
   close(): Promise<void>;

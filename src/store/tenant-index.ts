@@ -35,10 +35,22 @@ export interface TenantIndex {
   settleSmall(tenantId: string, bucket: number, now: number, max: number): Promise<void>;
   /** Drops a bucket's inactive entries whose session has expired. */
   dropExpiredInactive(tenantId: string, bucket: number, now: number): Promise<number>;
+  /**
+   * Removes active entries whose session expired (or is gone), with one
+   * 'expired' event per entry actually removed, atomically (index-expire.lua).
+   */
+  expire(tenantId: string, sessions: readonly { userId: string; sessionId: string }[]): Promise<unknown>;
 }
 
-export function createTenantIndex(redis: RedisClient, scripts: RedisScripts): TenantIndex {
+/** `eventsRetentionMs`: expired events are written with this retention; none when undefined (events off). */
+export function createTenantIndex(redis: RedisClient, scripts: RedisScripts, eventsRetentionMs?: number): TenantIndex {
+  const retention = eventsRetentionMs === undefined ? "" : String(eventsRetentionMs);
+  const expireIn = (tenantId: string, bucket: number, sessions: readonly { userId: string; sessionId: string }[]) =>
+    sessions.length === 0
+      ? Promise.resolve(0)
+      : scripts.ssIndexExpire(redisKeys.tenantBucket(tenantId, bucket), redisKeys.eventStream(tenantId, bucket), retention, ...sessions.flatMap((s) => [s.sessionId, s.userId]));
   const keysOf = (tenantId: string, bucket: number) => ({
+    bucket,
     active: redisKeys.tenantBucket(tenantId, bucket),
     inactive: redisKeys.inactiveBucket(tenantId, bucket),
   });
@@ -58,16 +70,21 @@ export function createTenantIndex(redis: RedisClient, scripts: RedisScripts): Te
       const parts = splitSessionId(id);
       return parts ? redis.hmget(redisKeys.session(tenantId, parts.userId, parts.suffix), "st", "ea", "ml") : Promise.resolve(null);
     }));
-    const dead: string[] = [];
+    const dead: { userId: string; sessionId: string }[] = [];
     const work: Promise<unknown>[] = [];
     entries.forEach(([id, createdAt], i) => {
       const [status, expiresAt, absoluteEnd] = states[i] ?? [null, null, null];
+      const entry = { sessionId: id, userId: splitSessionId(id)?.userId ?? "" };
       if (status == null || expiresAt == null) {
-        if (createdAt < now - inFlightAtMostMs) dead.push(id);
-      } else if (Number(expiresAt) <= now) dead.push(id);
+        if (createdAt < now - inFlightAtMostMs) dead.push(entry);
+      } else if (Number(expiresAt) <= now) {
+        // Only an active session's end by expiry is an 'expired' event.
+        if (status === "active") dead.push(entry);
+        else work.push(redis.zrem(k.active, id));
+      }
       else if (status !== "active") work.push(deactivateAt(k, id, expiresAt, absoluteEnd ?? expiresAt));
     });
-    if (dead.length > 0) await redis.zrem(k.active, ...dead);
+    if (dead.length > 0) await expireIn(tenantId, k.bucket, dead);
     await Promise.all(work);
     return dead.length + work.length;
   }
@@ -88,7 +105,7 @@ export function createTenantIndex(redis: RedisClient, scripts: RedisScripts): Te
         const b = redisKeys.bucketNumberOf(s.userId);
         byBucket.set(b, [...(byBucket.get(b) ?? []), s.sessionId]);
       }
-      await Promise.all([...byBucket].flatMap(([b, ids]) => Object.values(keysOf(tenantId, b)).map((key) => redis.zrem(key, ...ids))));
+      await Promise.all([...byBucket].flatMap(([b, ids]) => [keysOf(tenantId, b).active, keysOf(tenantId, b).inactive].map((key) => redis.zrem(key, ...ids))));
     },
 
     async sweep(tenantId, bucket, now, max) {
@@ -110,6 +127,15 @@ export function createTenantIndex(redis: RedisClient, scripts: RedisScripts): Te
       const k = keysOf(tenantId, bucket);
       if ((await redis.zcard(k.active)) > max) return;
       await check(tenantId, k, withScores(await redis.zrange(k.active, "0", "-1", "WITHSCORES")), now);
+    },
+
+    async expire(tenantId, sessions) {
+      const byBucket = new Map<number, { userId: string; sessionId: string }[]>();
+      for (const s of sessions) {
+        const b = redisKeys.bucketNumberOf(s.userId);
+        byBucket.set(b, [...(byBucket.get(b) ?? []), s]);
+      }
+      await Promise.all([...byBucket].map(([b, list]) => expireIn(tenantId, b, list)));
     },
 
     dropExpiredInactive(tenantId, bucket, now) {

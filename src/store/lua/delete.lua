@@ -1,6 +1,7 @@
 -- Deletes one unexpired session.
--- KEYS: session, user index
--- ARGV: now, id suffix, active only (1/0), deadline ms, session key prefix
+-- KEYS: session, user index, event stream
+-- ARGV: now, id suffix, active only (1/0), deadline ms, session key prefix,
+--       4 event arguments (prelude). Event: 'deleted'.
 -- Returns {token hash, '1' if the token has a pointer else ''}, false, or
 -- the error 'DEADLINE <ms>'.
 local refused = check_deadline(ARGV[4])
@@ -12,4 +13,5 @@ if ARGV[3] == '1' and h.st ~= 'active' then return false end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 refresh_index_expiry(KEYS[2], ARGV[5], now)
+emit(event_context(KEYS[3], ARGV, 6), 'deleted', ARGV[2])
 return {h.th or '', h.tp or ''}

@@ -1,8 +1,12 @@
 -- Changes one unexpired, active session.
--- KEYS: session, user index
+-- KEYS: session, user index, event stream
 -- ARGV: now, requested expiry ms or '', make current (1/0), slide (1/0),
 --       chunked fields being replaced (space-separated names, or ''),
---       deadline ms, session key prefix, field/value pairs...
+--       deadline ms, session key prefix, id suffix, 4 event arguments
+--       (prelude), field/value pairs...
+-- Events: 'token_rotated' when the token changed, 'expiry_changed' for a
+-- requested expiry, and the new status when it left 'active'; a touch or
+-- slide is none.
 -- Returns {'ok', previous token hash, '1' if that token had a pointer else
 -- '', fields...}, {'inactive', fields...}, {'gone'} or the error
 -- 'DEADLINE <ms>'. The previous token is read here, atomically with its
@@ -27,7 +31,7 @@ for name in string.gmatch(ARGV[5], '%S+') do
     i = i + 1
   end
 end
-if #ARGV >= 8 then redis.call('HSET', KEYS[1], unpack(ARGV, 8)) end
+if #ARGV >= 13 then redis.call('HSET', KEYS[1], unpack(ARGV, 13)) end
 h = hash(redis.call('HGETALL', KEYS[1]))
 if ARGV[2] ~= '' then
   h.ea = fmt(math.min(tonumber(ARGV[2]), tonumber(h.ml)))
@@ -41,6 +45,10 @@ if ARGV[3] == '1' then
   h.cu = ARGV[1]
   redis.call('HSET', KEYS[1], 'cu', h.cu)
 end
+local ev = event_context(KEYS[3], ARGV, 9)
+if h.th ~= previous_th then emit(ev, 'token_rotated', ARGV[8]) end
+if ARGV[2] ~= '' then emit(ev, 'expiry_changed', ARGV[8]) end
+if h.st ~= 'active' then emit(ev, h.st, ARGV[8]) end
 local out = flat(h)
 table.insert(out, 1, previous_tp)
 table.insert(out, 1, previous_th)

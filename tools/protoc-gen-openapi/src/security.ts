@@ -38,6 +38,9 @@ const callers: Record<string, { service: Requirement[]; methods?: Record<string,
     methods: { ValidateCookieSession: [cookie], DeleteCookieSession: [cookie] },
   },
   "sessionstorage.v1.JwksService": { service: [] },
+  // Sign out everywhere: a tenant revokes a user's sessions; a holder (or the API client) ends the others.
+  "sessionstorage.v1.SignOutService": { service: [apiClient], methods: { EndOtherSessions: [bearer, apiClient] } },
+  "sessionstorage.v1.SessionEventsService": { service: [apiClient] },
 };
 
 /** securityOf is an operation's security requirements: any one of them suffices; [] means public. */
