@@ -7,3 +7,5 @@ export * from "../../../gen/sessionstorage/v1/auth_status_service_pb.js";
 export * from "../../../gen/sessionstorage/v1/client_sessions_service_pb.js";
 export * from "../../../gen/sessionstorage/v1/cookie_session_service_pb.js";
 export * from "../../../gen/sessionstorage/v1/jwks_service_pb.js";
+export * from "../../../gen/sessionstorage/v1/sign_out_service_pb.js";
+export * from "../../../gen/sessionstorage/v1/session_events_service_pb.js";

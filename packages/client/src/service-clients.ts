@@ -4,11 +4,13 @@ import {
   ClientSessionsService,
   CookieSessionService,
   JwksService,
+  SessionEventsService,
   SessionStorageService,
   SessionsService,
+  SignOutService,
 } from "./descriptors.js";
 
-/** ServiceClients are typed clients for the five documented APIs and JWKS, over one transport. */
+/** ServiceClients are typed clients for the five documented APIs, JWKS, sign-out and session events, over one transport. */
 export interface ServiceClients {
   /** Secure Session Storage (`/api/v1/session-storage`). */
   readonly sessionStorage: Client<typeof SessionStorageService>;
@@ -22,6 +24,10 @@ export interface ServiceClients {
   readonly cookieSessions: Client<typeof CookieSessionService>;
   /** The keys that verify the service's JWTs. */
   readonly jwks: Client<typeof JwksService>;
+  /** Sign out everywhere: an API client revokes a user's sessions; a holder ends its user's others. */
+  readonly signOut: Client<typeof SignOutService>;
+  /** The tenant's session events, as a resumable stream (API client). */
+  readonly sessionEvents: Client<typeof SessionEventsService>;
 }
 
 export function createServiceClients(transport: Transport): ServiceClients {
@@ -32,5 +38,7 @@ export function createServiceClients(transport: Transport): ServiceClients {
     clientSessions: createClient(ClientSessionsService, transport),
     cookieSessions: createClient(CookieSessionService, transport),
     jwks: createClient(JwksService, transport),
+    signOut: createClient(SignOutService, transport),
+    sessionEvents: createClient(SessionEventsService, transport),
   };
 }

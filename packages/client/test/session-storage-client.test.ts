@@ -96,6 +96,29 @@ describe.each(["grpc", "connect"] as const)("over %s", (transport) => {
     expect(recorder.calls[0]?.requestHeader.get("clientsecret")).toBeNull();
   });
 
+  test("signs a user out everywhere and watches the events it caused", async () => {
+    const userId = `signed-out-${transport}`;
+    const { session } = await client().sessionStorage.saveSession({ userId });
+    const abort = new AbortController();
+    const watched: string[] = [];
+    // From now on, this user's revocations only.
+    const watching = (async () => {
+      for await (const res of client().sessionEvents.watchSessionEvents({ userId, types: ["revoked"] }, { signal: abort.signal, timeoutMs: 10_000 })) {
+        if (res.event) watched.push(`${res.event.type} ${res.event.sessionId}`);
+        if (watched.length === 1) abort.abort();
+      }
+    })().catch((e: unknown) => {
+      if (!(e instanceof ConnectError && e.code === Code.Canceled)) throw e;
+    });
+    await new Promise((r) => setTimeout(r, 300)); // the stream is open
+    const { revokedCount, sessionIds } = await client().signOut.revokeUserSessions({ userId, reason: "password changed" });
+    expect({ revokedCount, sessionIds }).toEqual({ revokedCount: 1, sessionIds: [session!.id] });
+    await watching;
+    expect(watched).toEqual([`revoked ${session!.id}`]);
+    const holder = createSessionHolderClient({ baseUrl: t.baseUrl, token: session!.token!, transport });
+    expect((await holder.authStatus.getAuthStatus({})).valid).toBe(false);
+  });
+
   function deadlineMs(header: Headers): number {
     if (transport === "connect") return Number(header.get("connect-timeout-ms"));
     const m = /^(\d+)([HMSmun])$/.exec(header.get("grpc-timeout") ?? "");
