@@ -70,7 +70,7 @@ export function createSessionEventLog(redis: RedisClient): SessionEventLog {
 
   function giveBack(conn: Redis, healthy: boolean) {
     busy.delete(conn);
-    if (healthy && !closed && idle.length < idleConnectionsKept) idle.push(conn);
+    if (healthy && !closed && conn.status === "ready" && idle.length < idleConnectionsKept) idle.push(conn);
     else conn.disconnect();
   }
 
@@ -111,7 +111,10 @@ export function createSessionEventLog(redis: RedisClient): SessionEventLog {
     try {
       const keys = keysOf(tenantId);
       const reply = (await conn.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", ...keys, ...cursor)) as XReadReply;
-      giveBack(conn, true);
+      // An abort disconnects the connection, possibly just after its reply
+      // arrived: such a connection never reconnects, and a wait queued on it
+      // would hang, so it is not kept.
+      giveBack(conn, !signal?.aborted);
       return reply;
     } catch (e) {
       giveBack(conn, false);
