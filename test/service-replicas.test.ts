@@ -9,6 +9,7 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { AuthStatusService } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
 import { makeTestSecrets, startTestApp, type TestApp } from "./support/test-app.js";
+import { jsonCall } from "./support/json-call.js";
 
 type Json = Record<string, any>;
 
@@ -28,24 +29,15 @@ const uid = () => `replica-${randomBytes(4).toString("hex")}`;
 /** A caller's own token (an IdP's JWT, say): distinct per call. */
 const callerToken = () => `eyJhbGciOiJFUzI1NiJ9.${randomBytes(24).toString("base64url")}`;
 
-async function call(app: TestApp, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
-  const res = await fetch(`${app.baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Json };
-}
 
 /** Creates a session through `app` (000 POST); its minted token is returned once. */
 async function create(app: TestApp, userId: string): Promise<{ id: string; token: string }> {
-  const res = await call(app, "POST", "/api/v1/session-storage", app.clientA.headers, { user_id: userId, user: { name: userId } });
+  const res = await jsonCall(app, "POST", "/api/v1/session-storage", app.clientA.headers, { user_id: userId, user: { name: userId } });
   expect(res.status).toBe(200);
   return { id: res.body.id as string, token: res.body.token as string };
 }
 
-const status = (app: TestApp, token: string) => call(app, "GET", "/auth/status", bearer(token));
+const status = (app: TestApp, token: string) => jsonCall(app, "GET", "/auth/status", bearer(token));
 const grpcStatus = (app: TestApp, token: string) =>
   createClient(AuthStatusService, createGrpcTransport({ baseUrl: app.baseUrl })).getAuthStatus({}, { headers: bearer(token) });
 
@@ -78,14 +70,14 @@ describe("two service instances on one Redis", () => {
     const slid = await status(two, s.token);
     expect(slid.status).toBe(200);
     expect(Date.parse(slid.body.session.last_accessed)).toBeGreaterThan(Date.parse(first));
-    const seen = (await call(one, "GET", `/v1/client/sessions/${encodeURIComponent(s.id)}`, one.clientA.headers)).body.response as Json;
+    const seen = (await jsonCall(one, "GET", `/v1/client/sessions/${encodeURIComponent(s.id)}`, one.clientA.headers)).body.response as Json;
     expect(Date.parse(seen.last_active_at)).toBe(Date.parse(slid.body.session.last_accessed));
   });
 
   test("a token rotated through one is dead on both; the new token works on both", async () => {
     const s = await create(one, uid());
     const fresh = callerToken();
-    const put = await call(two, "PUT", `/api/v1/session-storage/${encodeURIComponent(s.id)}`, two.clientA.headers, { token: fresh });
+    const put = await jsonCall(two, "PUT", `/api/v1/session-storage/${encodeURIComponent(s.id)}`, two.clientA.headers, { token: fresh });
     expect(put.status).toBe(200);
     for (const app of [one, two]) {
       expect((await status(app, s.token)).status).toBe(401);
@@ -96,7 +88,7 @@ describe("two service instances on one Redis", () => {
 
   test("a session ended through the other instance is over on both", async () => {
     const s = await create(one, uid());
-    const ended = await call(two, "POST", `/v1/client/sessions/${encodeURIComponent(s.id)}/end`, bearer(s.token));
+    const ended = await jsonCall(two, "POST", `/v1/client/sessions/${encodeURIComponent(s.id)}/end`, bearer(s.token));
     expect(ended.status).toBe(200);
     expect(ended.body.response.status).toBe("ended");
     for (const app of [one, two]) {
@@ -109,12 +101,12 @@ describe("two service instances on one Redis", () => {
     const userId = uid();
     const s = await create(one, userId);
     const sets = await Promise.all([one, two].map(async (app) => {
-      const res = await call(app, "GET", "/.well-known/jwks.json");
+      const res = await jsonCall(app, "GET", "/.well-known/jwks.json");
       expect(res.status).toBe(200);
       return createLocalJWKSet(res.body as JSONWebKeySet);
     }));
     for (const minter of [one, two]) {
-      const res = await call(minter, "POST", `/v1/client/sessions/${encodeURIComponent(s.id)}/tokens`, bearer(s.token));
+      const res = await jsonCall(minter, "POST", `/v1/client/sessions/${encodeURIComponent(s.id)}/tokens`, bearer(s.token));
       expect(res.status).toBe(200);
       for (const keys of sets) {
         const { payload } = await jwtVerify(res.body.jwt as string, keys, {
@@ -132,7 +124,7 @@ describe("two service instances on one Redis", () => {
     const tokens = Array.from({ length: 50 }, callerToken);
     const puts = await Promise.all(tokens.map((token, i) => {
       const app = i % 2 === 0 ? one : two;
-      return call(app, "PUT", `/api/v1/session-storage/${encodeURIComponent(s.id)}`, app.clientA.headers, { token });
+      return jsonCall(app, "PUT", `/api/v1/session-storage/${encodeURIComponent(s.id)}`, app.clientA.headers, { token });
     }));
     // Every rotation of a live session to a new, unclaimed token succeeds; the last one applied wins.
     expect(puts.map((p) => p.status)).toEqual(tokens.map(() => 200));
@@ -143,7 +135,7 @@ describe("two service instances on one Redis", () => {
     expect(checks[0]).toEqual([401, 401]); // the original token
     // The one valid token is the one the session holds now.
     const winner = tokens[checks.slice(1).findIndex(([a]) => a === 200)]!;
-    const stored = await call(two, "GET", `/api/v1/session-storage/${encodeURIComponent(s.id)}`, two.clientA.headers);
+    const stored = await jsonCall(two, "GET", `/api/v1/session-storage/${encodeURIComponent(s.id)}`, two.clientA.headers);
     expect(stored.body.token).toBe(winner);
   }, 30_000);
 });

@@ -12,6 +12,7 @@ import { createKeyedHash } from "../src/crypto/keyed-hash.js";
 import { redisKeys, tenantBuckets } from "../src/store/redis-keys.js";
 import { openSse, watchRpc, type SseStream } from "./support/event-consumers.js";
 import { makeTestSecrets, startTestApp, type TestApp } from "./support/test-app.js";
+import { jsonCall } from "./support/json-call.js";
 
 type Json = Record<string, any>;
 
@@ -34,18 +35,9 @@ const uid = (tag: string) => `ev-${tag}-${randomBytes(4).toString("hex")}`;
 const callerToken = () => `eyJhbGciOiJFUzI1NiJ9.${randomBytes(24).toString("base64url")}`;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-async function call(app: TestApp, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
-  const res = await fetch(`${app.baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as Json };
-}
 
 async function create(app: TestApp, userId: string, extra: Json = {}, headers = app.clientA.headers) {
-  const res = await call(app, "POST", "/api/v1/session-storage", headers, { user_id: userId, ...extra });
+  const res = await jsonCall(app, "POST", "/api/v1/session-storage", headers, { user_id: userId, ...extra });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   tokens.push(res.body.token as string);
   return { id: res.body.id as string, token: res.body.token as string };
@@ -72,29 +64,29 @@ async function scriptedSequence(app: TestApp): Promise<Expected> {
   expected.push(["created", s1.id]);
   const rotated = callerToken();
   tokens.push(rotated);
-  expect((await call(app, "PUT", `/api/v1/session-storage/${s1.id}`, h, { token: rotated })).status).toBe(200);
+  expect((await jsonCall(app, "PUT", `/api/v1/session-storage/${s1.id}`, h, { token: rotated })).status).toBe(200);
   expected.push(["token_rotated", s1.id]);
-  expect((await call(app, "GET", "/auth/status", bearer(rotated))).status).toBe(200); // a slide: no event
-  expect((await call(app, "POST", `/session-storage/sessions/${s1.id}?ttl_seconds=3600`, h)).status).toBe(204);
+  expect((await jsonCall(app, "GET", "/auth/status", bearer(rotated))).status).toBe(200); // a slide: no event
+  expect((await jsonCall(app, "POST", `/session-storage/sessions/${s1.id}?ttl_seconds=3600`, h)).status).toBe(204);
   expected.push(["expiry_changed", s1.id]);
-  expect((await call(app, "DELETE", `/session-storage/sessions/${s1.id}`, h)).status).toBe(204);
+  expect((await jsonCall(app, "DELETE", `/session-storage/sessions/${s1.id}`, h)).status).toBe(204);
   expected.push(["deleted", s1.id]);
   // ended, removed (and a touch, which is not an event)
   const u2 = uid("u2");
   const s2 = await create(app, u2);
   const s3 = await create(app, u2);
   expected.push(["created", s2.id], ["created", s3.id]);
-  expect((await call(app, "POST", `/v1/client/sessions/${s2.id}/touch`, bearer(s2.token))).status).toBe(200);
-  expect((await call(app, "POST", `/v1/client/sessions/${s2.id}/end`, bearer(s2.token))).status).toBe(200);
+  expect((await jsonCall(app, "POST", `/v1/client/sessions/${s2.id}/touch`, bearer(s2.token))).status).toBe(200);
+  expect((await jsonCall(app, "POST", `/v1/client/sessions/${s2.id}/end`, bearer(s2.token))).status).toBe(200);
   expected.push(["ended", s2.id]);
-  expect((await call(app, "POST", `/v1/client/sessions/${s3.id}/remove`, h)).status).toBe(200);
+  expect((await jsonCall(app, "POST", `/v1/client/sessions/${s3.id}/remove`, h)).status).toBe(200);
   expected.push(["removed", s3.id]);
   // cleared: one event per session
   const u3 = uid("u3");
   const c1 = await create(app, u3);
   const c2 = await create(app, u3);
   expected.push(["created", c1.id], ["created", c2.id]);
-  expect((await call(app, "DELETE", `/api/v1/session-storage?user_id=${u3}`, h)).status).toBe(200);
+  expect((await jsonCall(app, "DELETE", `/api/v1/session-storage?user_id=${u3}`, h)).status).toBe(200);
   expected.push(["cleared", c1.id], ["cleared", c2.id]);
   // evicted: the limit is 3 and the oldest goes
   const u4 = uid("u4");
@@ -107,7 +99,7 @@ async function scriptedSequence(app: TestApp): Promise<Expected> {
   const r1 = await create(app, u5);
   const r2 = await create(app, u5);
   expected.push(["created", r1.id], ["created", r2.id]);
-  const revoked = await call(app, "POST", `/session-storage/users/${u5}/revoke`, h, { reason: "password changed" });
+  const revoked = await jsonCall(app, "POST", `/session-storage/users/${u5}/revoke`, h, { reason: "password changed" });
   expect(revoked.status).toBe(200);
   expect(revoked.body.revoked_count).toBe(2);
   expected.push(["revoked", r1.id], ["revoked", r2.id]);
@@ -393,7 +385,7 @@ describe("settings", () => {
     try {
       const userId = uid("off");
       const s = await create(app, userId);
-      expect((await call(app, "DELETE", `/session-storage/sessions/${s.id}`, app.clientA.headers)).status).toBe(204);
+      expect((await jsonCall(app, "DELETE", `/session-storage/sessions/${s.id}`, app.clientA.headers)).status).toBe(204);
       for (let b = 0; b < tenantBuckets; b++) expect(await app.redis.exists(redisKeys.eventStream(app.clientA.id, b))).toBe(0);
       const rpc = (await watchRpc(app.baseUrl, "grpc", app.clientA.headers, {}).done) as ConnectError;
       expect(rpc.code).toBe(Code.FailedPrecondition);
@@ -410,7 +402,7 @@ describe("shutdown and slow consumers", () => {
     const user = uid("slow");
     const burst = (tag: string) =>
       Promise.all(Array.from({ length: 200 }, (_, i) =>
-        call(t, "POST", "/api/v1/session-storage", t.clientA.headers, { user_id: `${user}-${tag}${i % 40}` }).then((r) => ({ status: r.status }))));
+        jsonCall(t, "POST", "/api/v1/session-storage", t.clientA.headers, { user_id: `${user}-${tag}${i % 40}` }).then((r) => ({ status: r.status }))));
     await burst("warm"); // connections opened, scripts loaded
     // Consumers that never read: their sockets fill and their loops wait on them.
     const stalled: http.IncomingMessage[] = [];
@@ -457,7 +449,7 @@ describe("two replicas", () => {
         // Lists on both replicas race the sweepers for the same entries.
         const lists = (async () => {
           for (let i = 0; i < 20; i++) {
-            await Promise.all([one, two].map((app) => call(app, "GET", "/session-storage/sessions?page_size=100", app.clientA.headers)));
+            await Promise.all([one, two].map((app) => jsonCall(app, "GET", "/session-storage/sessions?page_size=100", app.clientA.headers)));
             await sleep(100);
           }
         })();

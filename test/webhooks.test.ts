@@ -14,6 +14,7 @@ import { retryDelayMs } from "../src/webhooks/retry-delay.js";
 import { signWebhook } from "../src/webhooks/webhook-signature.js";
 import { connectSharedRedis } from "./support/shared-redis.js";
 import { makeTestSecrets, startTestApp, type TestApp, type TestClient, type TestSecrets } from "./support/test-app.js";
+import { jsonCall } from "./support/json-call.js";
 import { startWebhookReceiver, type ReceivedHook, type WebhookReceiver } from "./support/webhook-receiver.js";
 
 type Json = Record<string, any>;
@@ -34,18 +35,9 @@ afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
 });
 
-async function call(app: TestApp, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
-  const res = await fetch(`${app.baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : {}) as Json, text };
-}
 
 async function create(app: TestApp, userId: string, extra: Json = {}, headers: Record<string, string> = app.clientA.headers) {
-  const res = await call(app, "POST", "/api/v1/session-storage", headers, { user_id: userId, ...extra });
+  const res = await jsonCall(app, "POST", "/api/v1/session-storage", headers, { user_id: userId, ...extra });
   expect(res.status, res.text).toBe(200);
   tokens.push(res.body.token as string);
   return { id: res.body.id as string, token: res.body.token as string };
@@ -160,26 +152,26 @@ describe("a scripted sequence, two tenants with a hook each", () => {
       expected.push(["created", s1.id]);
       const rotated = callerToken();
       tokens.push(rotated);
-      expect((await call(t, "PUT", `/api/v1/session-storage/${s1.id}`, h, { token: rotated })).status).toBe(200);
+      expect((await jsonCall(t, "PUT", `/api/v1/session-storage/${s1.id}`, h, { token: rotated })).status).toBe(200);
       expected.push(["token_rotated", s1.id]);
-      expect((await call(t, "GET", "/auth/status", bearer(rotated))).status).toBe(200); // a slide: no event
-      expect((await call(t, "DELETE", `/session-storage/sessions/${s1.id}`, h)).status).toBe(204);
+      expect((await jsonCall(t, "GET", "/auth/status", bearer(rotated))).status).toBe(200); // a slide: no event
+      expect((await jsonCall(t, "DELETE", `/session-storage/sessions/${s1.id}`, h)).status).toBe(204);
       expected.push(["deleted", s1.id]);
       // ended (by the holder, and by "end my other sessions"), removed
       const u2 = uid("u2");
       const [s2, s3, s4] = [await create(t, u2), await create(t, u2), await create(t, u2)];
       expected.push(["created", s2.id], ["created", s3.id], ["created", s4.id]);
-      expect((await call(t, "POST", `/v1/client/sessions/${s2.id}/end`, bearer(s2.token))).status).toBe(200);
+      expect((await jsonCall(t, "POST", `/v1/client/sessions/${s2.id}/end`, bearer(s2.token))).status).toBe(200);
       expected.push(["ended", s2.id]);
-      expect((await call(t, "POST", `/v1/client/sessions/${s3.id}/end-others`, bearer(s3.token))).status).toBe(200);
+      expect((await jsonCall(t, "POST", `/v1/client/sessions/${s3.id}/end-others`, bearer(s3.token))).status).toBe(200);
       expected.push(["ended", s4.id]);
-      expect((await call(t, "POST", `/v1/client/sessions/${s3.id}/remove`, h)).status).toBe(200);
+      expect((await jsonCall(t, "POST", `/v1/client/sessions/${s3.id}/remove`, h)).status).toBe(200);
       expected.push(["removed", s3.id]);
       // revoked: sign out everywhere
       const u3 = uid("u3");
       const [r1, r2] = [await create(t, u3), await create(t, u3)];
       expected.push(["created", r1.id], ["created", r2.id]);
-      expect((await call(t, "POST", `/session-storage/users/${u3}/revoke`, h, { reason: "password changed" })).status).toBe(200);
+      expect((await jsonCall(t, "POST", `/session-storage/users/${u3}/revoke`, h, { reason: "password changed" })).status).toBe(200);
       expected.push(["revoked", r1.id], ["revoked", r2.id]);
       // Tenant B's own change.
       const b = await create(t, uid("b"), {}, t.clientB.headers);
@@ -290,7 +282,7 @@ describe("a receiver that does not answer", () => {
       // While the receiver holds the first event, many calls that each write an event.
       const calls = await Promise.all(Array.from({ length: 60 }, (_, i) => create(t, `${user}-${i % 6}`)));
       made.push(...calls.map((c) => c.id));
-      const ends = await Promise.all(calls.slice(0, 20).map((c) => call(t, "POST", `/v1/client/sessions/${c.id}/end`, bearer(c.token))));
+      const ends = await Promise.all(calls.slice(0, 20).map((c) => jsonCall(t, "POST", `/v1/client/sessions/${c.id}/end`, bearer(c.token))));
       expect(ends.every((r) => r.status === 200)).toBe(true);
       // The receiver was stuck the whole time: still one request, still unanswered.
       expect(hook.received.length).toBe(1);
@@ -370,7 +362,7 @@ describe("restarts and replicas", () => {
     const other = await app({}, secrets);
     try {
       for (let i = 0; i < 3; i++) made.push((await create(other, user)).id);
-      expect((await call(other, "POST", `/v1/client/sessions/${made[0]}/remove`, other.clientA.headers)).status).toBe(200);
+      expect((await jsonCall(other, "POST", `/v1/client/sessions/${made[0]}/remove`, other.clientA.headers)).status).toBe(200);
     } finally {
       await other.close();
     }
