@@ -44,14 +44,19 @@ export function createEventWrites(redis: RedisClient, retentionMs: number | unde
       if (!onCluster || events.length === 0) return;
       const key = redisKeys.eventStreamOf(tenantId, userId);
       const minId = String(Date.now() - retentionMs!);
-      // In order, one after another: the stream's order is the changes' order.
+      // One transaction on the stream's slot, in the changes' order: one round
+      // trip however many sessions changed, and all of them or none.
+      const tx = redis.multi();
       for (const e of events) {
         // The same fields as events.lua's emit.
         const fields = ["t", e.type, "s", `${userId}.${e.suffix}`, "c", why.cause];
         if (why.reason) fields.push("r", why.reason);
-        await redis.xadd(key, "MINID", "~", minId, "*", ...fields);
+        tx.xadd(key, "MINID", "~", minId, "*", ...fields);
       }
-      await redis.pexpire(key, retentionMs!);
+      tx.pexpire(key, retentionMs!);
+      const replies = await tx.exec();
+      const failed = replies?.find(([e]) => e !== null)?.[0];
+      if (!replies || failed) throw failed ?? new Error("event append transaction aborted");
     },
   };
 }
