@@ -3,32 +3,22 @@
 // expire after ~5 s leave no key and no index entry behind within a bound,
 // without any request, while other sessions stay untouched.
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createKeyedHash } from "../src/crypto/keyed-hash.js";
 import { redisKeys, tenantBuckets } from "../src/store/redis-keys.js";
-import { startOwnRedis, type OwnRedis } from "./support/own-redis.js";
-import { startTestApp, type TestApp } from "./support/test-app.js";
+import { startAppOnOwnRedis, type AppOnOwnRedis } from "./support/app-on-own-redis.js";
+import type { TestApp } from "./support/test-app.js";
 
-let own: OwnRedis;
+let setup: AppOnOwnRedis | undefined;
 let t: TestApp;
 let inspector: Redis;
 beforeAll(async () => {
-  own = await startOwnRedis();
   // Sliding sessions idle out after 5 s; the sweeper runs every 500 ms.
-  t = await startTestApp({
-    REDIS_URL: own.url,
-    SESSION_IDLE_TIMEOUT_SECONDS: "5",
-    MAX_SESSIONS_PER_USER: "1000",
-    INDEX_SWEEP_INTERVAL_MS: "500",
-  });
-  inspector = new Redis(own.url);
+  setup = await startAppOnOwnRedis({ SESSION_IDLE_TIMEOUT_SECONDS: "5", MAX_SESSIONS_PER_USER: "1000", INDEX_SWEEP_INTERVAL_MS: "500" });
+  ({ t, inspector } = setup);
 });
-afterAll(async () => {
-  await t?.close();
-  inspector?.disconnect();
-  await own?.stop();
-});
+afterAll(async () => setup?.close());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

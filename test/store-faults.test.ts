@@ -9,22 +9,19 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { redisKeys } from "../src/store/redis-keys.js";
 import { parseTokenPointer } from "../src/store/token-pointer-value.js";
-import { startOwnRedis, type OwnRedis } from "./support/own-redis.js";
-import { startTestApp, type TestApp } from "./support/test-app.js";
+import { startAppOnOwnRedis, type AppOnOwnRedis } from "./support/app-on-own-redis.js";
+import type { OwnRedis } from "./support/own-redis.js";
+import type { TestApp } from "./support/test-app.js";
 
+let setup: AppOnOwnRedis | undefined;
 let own: OwnRedis;
 let t: TestApp;
 let inspector: Redis;
 beforeAll(async () => {
-  own = await startOwnRedis(["--enable-debug-command", "local"]);
-  t = await startTestApp({ REDIS_URL: own.url, MAX_SESSIONS_PER_USER: "1000", INDEX_SWEEP_INTERVAL_MS: "500", LOG_LEVEL: "warn" });
-  inspector = new Redis(own.url);
+  setup = await startAppOnOwnRedis({ MAX_SESSIONS_PER_USER: "1000", INDEX_SWEEP_INTERVAL_MS: "500", LOG_LEVEL: "warn" }, ["--enable-debug-command", "local"]);
+  ({ own, t, inspector } = setup);
 });
-afterAll(async () => {
-  await t?.close();
-  inspector?.disconnect();
-  await own?.stop();
-});
+afterAll(async () => setup?.close());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const callerToken = () => `own-${randomBytes(24).toString("hex")}`;
