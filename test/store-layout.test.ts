@@ -179,6 +179,25 @@ describe("keys and fields", () => {
     expect((await core.authenticate(b.token, false))?.profile).toEqual(multibyte);
   });
 
+  it("the hot path's positional reply reads back every field a full read does, but the token", async () => {
+    const core = coreWith();
+    const t = tenant();
+    const metadata = { userAgent: "Mozilla/5.0 ".repeat(10), ipAddress: "203.0.113.7", labels: { device: "laptop" } };
+    const profile = { name: "Ada", roles: ["a", "b"], long: "y".repeat(150) };
+    for (const input of [
+      { tenantId: t, userId: "hot", profile, metadata },
+      { tenantId: t, userId: "hot", token: `caller-${randomBytes(16).toString("hex")}`, expiresAt: Date.now() + 60_000 },
+      { tenantId: t, userId: "hot" },
+    ]) {
+      const { session, token } = await core.create(input);
+      const found = await core.authenticate(token, false);
+      const full = await core.get(t, session.id);
+      expect(found).toEqual({ ...full, tokenHash: "", sealedToken: "" });
+      expect(found?.tokenKind).toBe(input.token ? "caller" : "minted");
+      expect(found?.sliding).toBe(input.expiresAt === undefined);
+    }
+  });
+
   it("a token change to a shorter value leaves no stale chunk behind", async () => {
     const core = coreWith();
     const t = tenant();

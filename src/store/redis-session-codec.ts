@@ -35,6 +35,34 @@ export function sessionToFields(s: Session): string[] {
   return fields;
 }
 
+/**
+ * sessionFromSlideReply reads the hot path's reply (prelude.lua's
+ * slide_session: st ca ua la ea it ml sl tp pf md, '' for absent) of the
+ * session at `place`. Its token stays in Redis: the caller presented it.
+ */
+export function sessionFromSlideReply(place: SessionPlace, reply: unknown): Session | undefined {
+  if (!Array.isArray(reply) || reply.length !== 11) return undefined;
+  const r = reply as string[];
+  return {
+    id: joinSessionId(place.userId, place.suffix),
+    tenantId: place.tenantId,
+    userId: place.userId,
+    tokenHash: "",
+    sealedToken: "",
+    tokenKind: r[8] === "1" ? "caller" : "minted",
+    status: r[0] as SessionStatus,
+    createdAt: Number(r[1]),
+    updatedAt: Number(r[2]),
+    lastAccessedAt: Number(r[3]),
+    expiresAt: Number(r[4]),
+    idleTimeoutMs: Number(r[5]),
+    absoluteExpiresAt: Number(r[6]),
+    sliding: r[7] === "1",
+    profile: r[9] ? (JSON.parse(r[9]) as JsonObject) : undefined,
+    metadata: r[10] ? (JSON.parse(r[10]) as SessionMetadata) : undefined,
+  };
+}
+
 /** sessionFromReply reads an HGETALL reply (flat array or object) of the session at `place`. */
 export function sessionFromReply(place: SessionPlace, reply: unknown): Session | undefined {
   let h: Record<string, string>;

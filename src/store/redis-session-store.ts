@@ -6,7 +6,7 @@ import { redisKeys, tenantBuckets } from "./redis-keys.js";
 import { defineRedisScripts } from "./redis-scripts.js";
 import { withReplicaWait, type ReplicaWaitOptions } from "./replica-wait.js";
 import { createEventWrites, type EventCause, type PlannedEvent } from "./event-writes.js";
-import { sessionFromReply, sessionToFields, tokenFields, type SessionPlace } from "./redis-session-codec.js";
+import { sessionFromReply, sessionFromSlideReply, sessionToFields, tokenFields, type SessionPlace } from "./redis-session-codec.js";
 import { createRepairQueue } from "./repair-queue.js";
 import { LimitReachedError, TokenInUseError, type MutationResult, type SessionStore, type TokenLookup } from "./session-store.js";
 import { createTenantIndex } from "./tenant-index.js";
@@ -126,7 +126,7 @@ export function createRedisSessionStore(redis: RedisClient, options: { eventsRet
       // A minted token names its session: one script on its key, on every topology.
       if (foreign(token.at.tenantId)) return undefined;
       const at = locate(token.at.tenantId, token.at.sessionId);
-      return at ? sessionFromReply(at, await scripts.ssSlideSession(at.key, ...args)) : undefined;
+      return at ? sessionFromSlideReply(at, await scripts.ssSlideSession(at.key, ...args)) : undefined;
     }
     const pointer = redisKeys.tokenPointer(token.hash);
     if (!isCluster) {
@@ -134,14 +134,14 @@ export function createRedisSessionStore(redis: RedisClient, options: { eventsRet
       const expected = token.tenantId === undefined ? "" : redisKeys.tenantUserPrefix(token.tenantId);
       const reply = (await scripts.ssFindByToken(pointer, ...args, expected)) as [string, string[]] | null;
       const place = reply ? redisKeys.parseSession(reply[0]) : undefined;
-      return place ? sessionFromReply(place, reply![1]) : undefined;
+      return place ? sessionFromSlideReply(place, reply![1]) : undefined;
     }
     // On Cluster the pointer and the session are in different slots: two round trips.
     const value = await redis.get(pointer);
     const key = value === null ? undefined : parseTokenPointer(value).key;
     const place = key ? redisKeys.parseSession(key) : undefined;
     if (!place || foreign(place.tenantId)) return undefined;
-    const session = sessionFromReply(place, await scripts.ssSlideSession(key!, ...args));
+    const session = sessionFromSlideReply(place, await scripts.ssSlideSession(key!, ...args));
     // The pointer's expiry follows the slide without a third round trip:
     // sent now, not awaited. A failure is retried by the repair queue; GT
     // (a slide only moves expiry later) keeps a late retry from undoing a

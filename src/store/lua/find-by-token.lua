@@ -6,7 +6,7 @@
 -- always takes slide-session.lua.)
 -- KEYS: token pointer
 -- ARGV: now, token hash, slide (1/0), key prefix of the expected tenant or ''
--- Returns {session key, fields} or false.
+-- Returns {session key, slide_session's list} or false.
 local value = redis.call('GET', KEYS[1])
 if not value then return false end
 local key = pointer_key(value)
@@ -17,6 +17,6 @@ local out = slide_session(key, ARGV[2], tonumber(ARGV[1]), ARGV[3] == '1')
 if not out then return false end
 if ARGV[3] == '1' then
   -- The pointer lives exactly as long as its session.
-  redis.call('PEXPIREAT', KEYS[1], hash(out).ea)
+  redis.call('PEXPIREAT', KEYS[1], out[5])
 end
 return {key, out}

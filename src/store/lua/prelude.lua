@@ -81,22 +81,27 @@ local function record_activity(key, h, now)
     redis.call('PEXPIREAT', index_key_of(key), index_expiry(ea), 'GT')
   end
 end
+-- A value stored in chunks (hash-value-chunks.ts) joined again; '' when absent.
+local function joined(h, name)
+  local v = h[name]
+  if v == nil then return '' end
+  local i = 1
+  while h[name .. i] do v = v .. h[name .. i]; i = i + 1 end
+  return v
+end
 -- The session at `key` when it holds token hash `th` and is live (slid when
--- asked), as a flat field list; false otherwise. Its token (hash th, sealed
--- tk chunks) and save mark (cu) stay here: whoever presented the token needs
--- neither, and the hot path's reply is shorter without them.
+-- asked), false otherwise; as the positional list the hot path decodes
+-- (redis-session-codec.ts, sessionFromSlideReply): st ca ua la ea it ml sl
+-- tp pf md, chunks joined, '' for absent. Half the reply elements of a
+-- field/value list, and no names to match. Its token (hash th, sealed tk
+-- chunks) and save mark (cu) stay here: whoever presented the token needs
+-- neither.
 local function slide_session(key, th, now, slide)
   local h = hash(redis.call('HGETALL', key))
   if h.th ~= th or not is_live(h, now) then return false end
   if slide then record_activity(key, h, now) end
-  local out = {}
-  for k, v in pairs(h) do
-    if k ~= 'th' and k ~= 'cu' and string.sub(k, 1, 2) ~= 'tk' then
-      out[#out + 1] = k
-      out[#out + 1] = v
-    end
-  end
-  return out
+  -- (A nil would end the list early: every entry has a value.)
+  return {h.st, h.ca or '', h.ua or '', h.la or '', h.ea, h.it or '', h.ml or '', h.sl or '', h.tp or '', joined(h, 'pf'), joined(h, 'md')}
 end
 -- A token pointer's value: the session key, then a space and the deadline
 -- of the write that claimed it (absent in pointers of older releases).
