@@ -49,7 +49,7 @@ import { createJwksService } from "./services/jwks-service.js";
 import { registerReflection } from "./services/register-reflection.js";
 import { createSessionStorageService } from "./services/session-storage-service.js";
 import { createSessionsService } from "./services/sessions-service.js";
-import { redisCommandTimeoutMs, type RedisClient } from "./store/redis-client.js";
+import { duplicateRedisClient, indexSweeperConnectionName, redisCommandTimeoutMs, type RedisClient } from "./store/redis-client.js";
 import { createRedisSessionStore } from "./store/redis-session-store.js";
 import { startIndexSweeper } from "./store/index-sweeper.js";
 import { withDeadline } from "./store/with-deadline.js";
@@ -109,7 +109,13 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   };
   const store = withDeadline(createRedisSessionStore(redis, { replicaWait, eventsRetentionMs }), redisCommandTimeoutMs);
   // Drops tenant index entries of sessions that expired, with no request needed.
-  const sweeper = startIndexSweeper(redis, { tenants: config.apiClients.map((c) => c.id), intervalMs: config.indexSweepIntervalMs, batch: config.indexSweepBatch, eventsRetentionMs });
+  // A pass reads up to buckets × batch sessions (8,000 at the defaults): on a
+  // connection of its own they never queue ahead of calls on the shared one.
+  const sweeperRedis = duplicateRedisClient(redis, indexSweeperConnectionName);
+  // An outage is reported by the main connection's health; a pass that fails is tried again.
+  sweeperRedis.on("error", () => undefined);
+  if (metrics) instrumentRedis(sweeperRedis, metrics);
+  const sweeper = startIndexSweeper(sweeperRedis, { tenants: config.apiClients.map((c) => c.id), intervalMs: config.indexSweepIntervalMs, batch: config.indexSweepBatch, eventsRetentionMs });
   const core = createSessionCore({
     store,
     cipher: createTokenCipher(config.tokenEncryptionKeys),
@@ -214,6 +220,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
         h1.close(); // stops its connection-checking timer
         h2Sessions.destroyAll();
         await sweeper.stop();
+        sweeperRedis.disconnect();
         await webhooksStopped;
         metricsServer?.close();
         await Promise.all([store.close(), tracer.shutdown().catch(() => undefined)]);

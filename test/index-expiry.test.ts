@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createKeyedHash } from "../src/crypto/keyed-hash.js";
+import { indexSweeperConnectionName } from "../src/store/redis-client.js";
 import { redisKeys, tenantBuckets } from "../src/store/redis-keys.js";
 import { startAppOnOwnRedis, type AppOnOwnRedis } from "./support/app-on-own-redis.js";
 import type { TestApp } from "./support/test-app.js";
@@ -125,3 +126,27 @@ test("2,000 sessions expiring after ~5 s leave no key of theirs within the bound
   expect(page.total).toBe(kept.length);
   expect(page.sessions.map((s) => s.id).sort()).toEqual(kept.map((k) => k.session.id).sort());
 }, 60_000);
+
+test("the sweeper reads on a connection of its own, named in CLIENT LIST: none of its reads queue on the calls' connection", async () => {
+  const tenant = t.clientA.id;
+  const tokens: string[] = [];
+  for (let i = 0; i < 20; i++) tokens.push((await t.app.core.create({ tenantId: tenant, userId: `swept-${i}` })).token);
+  const named = String(await inspector.client("LIST")).split("\n").filter((line) => line.includes(` name=${indexSweeperConnectionName} `));
+  expect(named).toHaveLength(1);
+  const sweeperAddr = /(?:^| )addr=(\S+)/.exec(named[0]!)![1];
+
+  const monitor = await inspector.duplicate().monitor();
+  const reads: string[] = [];
+  monitor.on("monitor", (_time: string, args: string[], source: string) => {
+    if (args[0]?.toLowerCase() === "hmget") reads.push(source);
+  });
+  // Two passes at least (one every 500 ms), with calls on the shared connection meanwhile.
+  const until = Date.now() + 1_500;
+  while (Date.now() < until) {
+    expect(await t.app.core.authenticate(tokens[0]!, true)).toBeDefined();
+    await sleep(50);
+  }
+  monitor.disconnect();
+  expect(reads.length).toBeGreaterThanOrEqual(20);
+  expect(new Set(reads)).toEqual(new Set([sweeperAddr]));
+});

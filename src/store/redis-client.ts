@@ -47,6 +47,20 @@ export function createRedisClient(target: RedisTarget): RedisClient {
   }
 }
 
+/**
+ * duplicateRedisClient opens another connection (or Cluster client) with the
+ * same settings, named `connectionName` (CLIENT SETNAME: what operators see
+ * in CLIENT LIST).
+ */
+export function duplicateRedisClient(client: RedisClient, connectionName: string): RedisClient {
+  return client instanceof Cluster
+    ? client.duplicate(undefined, { redisOptions: { connectionName } })
+    : client.duplicate({ connectionName });
+}
+
+/** The name of the index sweeper's connection (CLIENT LIST). */
+export const indexSweeperConnectionName = "secure-session-storage:index-sweeper";
+
 /** waitUntilReady resolves once the client can take commands, or after `timeoutMs` (false then). */
 export async function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<boolean> {
   if (client.status === "ready") return true;
