@@ -15,7 +15,8 @@ type Lookup = (pointer: string, now: number, idle: number) => Promise<[string, n
  * lookup: HMAC the token, one EVALSHA, decode. Plain idiomatic code, no tricks.
  */
 export function bareLookup(redisUrl: string, hmacKey: Buffer) {
-  const redis = new Redis(redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+  // Named, so the bench's MONITOR census counts this server's commands only.
+  const redis = new Redis(redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 1, connectionName: bareConnectionName });
   redis.defineCommand("bareLookup", { numberOfKeys: 1, lua: lookupLua });
   const run = (redis as unknown as { bareLookup: Lookup }).bareLookup.bind(redis);
   return async (token: string): Promise<BareSession | undefined> => {
@@ -25,6 +26,9 @@ export function bareLookup(redisUrl: string, hmacKey: Buffer) {
     return { createdAt: Number(found[0]), lastAccessed: now, expiresAt: found[1], profile: JSON.parse(found[2]) as Record<string, unknown> };
   };
 }
+
+/** The client name of the bare servers' Redis connections (CLIENT LIST). */
+export const bareConnectionName = "bench-bare";
 
 /** The token of an `Authorization: Bearer <token>` value. */
 export const bearer = (value: string | undefined) =>

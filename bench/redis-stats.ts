@@ -48,13 +48,21 @@ export function commandDelta(before: Map<string, number>, after: Map<string, num
  * GET sent by a client from a GET inside a script. MONITOR can ("lua" source).
  * MONITOR slows Redis, so this runs outside the measured windows.
  */
-export async function countTopLevel(url: string, during: () => Promise<void>): Promise<number> {
-  const conn = new Redis(url);
+export async function countTopLevel(url: string, during: () => Promise<void>, counted: (clientName: string) => boolean): Promise<number> {
+  const conn = new Redis(url, { connectionName: benchConnectionName });
+  // Only the measured server's connections count: the idle one (the service
+  // runs its sweeper and health checks meanwhile) and the bench's own do not.
+  // Clients are told apart by name; a connection opened during the window has none here.
+  const names = new Map<string, string>();
+  for (const line of String(await conn.client("LIST")).split("\n")) {
+    const addr = /(?:^| )addr=(\S+)/.exec(line)?.[1];
+    if (addr) names.set(addr, /(?:^| )name=(\S*)/.exec(line)?.[1] ?? "");
+  }
   const monitor = await conn.monitor();
   let topLevel = 0;
   let lost = 0;
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
-    if (source !== "lua" && args[0]?.toLowerCase() !== "info") topLevel++;
+    if (source !== "lua" && args[0]?.toLowerCase() !== "info" && counted(names.get(source) ?? "")) topLevel++;
   });
   // ioredis reads a MONITOR line that arrives before it has switched the
   // connection to monitoring as a reply nobody asked for, and emits an error
@@ -72,6 +80,9 @@ export async function countTopLevel(url: string, during: () => Promise<void>): P
   if (lost > lostBefore) throw new Error(`MONITOR lost ${lost - lostBefore} lines while counting`);
   return topLevel;
 }
+
+/** The client name of the bench's own Redis connections (CLIENT LIST). */
+export const benchConnectionName = "bench";
 
 export async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);

@@ -19,12 +19,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
+import { bareConnectionName } from "./bare-lookup.js";
 import { seedBare } from "./bare-seed.js";
 import { onEnd, pinned, spawnOn } from "./children.js";
 import { runLoad, type LoadSpec } from "./load-protocol.js";
 import { freePort, waitForPort } from "./net-wait.js";
 import { cpuMicros } from "./proc-cpu.js";
-import { commandCounts, commandDelta, countTopLevel, memoryByType, netBytes, serverPid, usedMemory, type TypeUsage } from "./redis-stats.js";
+import { benchConnectionName, commandCounts, commandDelta, countTopLevel, memoryByType, netBytes, serverPid, usedMemory, type TypeUsage } from "./redis-stats.js";
 import { startRedis } from "./redis-server.js";
 import { median, table, type Row, type Sample } from "./report.js";
 import { seedService } from "./seed-service.js";
@@ -73,7 +74,7 @@ async function main() {
   ensureBuild();
 
   const redisUrl = await startRedis(dir);
-  const redis = new Redis(redisUrl);
+  const redis = new Redis(redisUrl, { connectionName: benchConnectionName });
   const emptyMemory = await usedMemory(redis);
   const redisPid = await serverPid(redis);
   const service = await startService(redisUrl, dir);
@@ -160,10 +161,12 @@ async function main() {
       const warm = await runLoad({ ...v.load, tokensFile: tokensOf(v), inFlight, seconds: warmupSeconds }, async () => {});
       rate.set(v.name, warm.ok / warm.elapsedSeconds);
       let calls = 0;
+      // The measured server's connections: the service's unnamed ones (its index sweeper has its own, named), or the bare servers'.
+      const ours = (name: string) => (v.server === "service" ? name === "" : name === bareConnectionName);
       const seen = await countTopLevel(redisUrl, async () => {
         const r = await runLoad({ ...v.load, tokensFile: tokensOf(v), inFlight, amount: censusCalls }, async () => {});
         calls = r.ok + r.failures;
-      });
+      }, ours);
       topLevel.set(v.name, seen / calls);
     }
 
