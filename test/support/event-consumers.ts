@@ -3,6 +3,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { SessionEventsService, type SessionEvent } from "../../gen/sessionstorage/v1/session_events_service_pb.js";
+import { createConditionWaiters } from "./condition-waiters.js";
 
 /** One SSE message as the wire carried it. */
 export interface SseMessage {
@@ -36,10 +37,8 @@ export async function openSse(baseUrl: string, headers: Record<string, string>, 
   const qs = new URLSearchParams(query).toString();
   const res = await fetch(`${baseUrl}/session-storage/events${qs ? `?${qs}` : ""}`, { headers, signal: controller.signal });
   const messages: SseMessage[] = [];
-  const waiters = new Set<() => void>();
-  const notify = () => {
-    for (const w of [...waiters]) w();
-  };
+  const waiters = createConditionWaiters();
+  const notify = waiters.notify;
   let endedResolve!: () => void;
   const ended = new Promise<void>((resolve) => (endedResolve = resolve));
   const stream: SseStream = {
@@ -48,22 +47,7 @@ export async function openSse(baseUrl: string, headers: Record<string, string>, 
     messages,
     events: () => messages.filter((m) => m.data !== undefined).map((m) => JSON.parse(m.data!) as Record<string, any>),
     lastId: () => [...messages].reverse().find((m) => m.id !== undefined)?.id,
-    until(predicate, timeoutMs = 10_000) {
-      if (predicate(stream)) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`SSE: condition not met in ${timeoutMs} ms; ${messages.length} messages`));
-        }, timeoutMs);
-        const check = () => {
-          if (!predicate(stream)) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        waiters.add(check);
-      });
-    },
+    until: (predicate, timeoutMs = 10_000) => waiters.until(() => predicate(stream), timeoutMs, "SSE", () => `${messages.length} messages`),
     close: () => controller.abort(),
     ended,
   };
@@ -128,37 +112,23 @@ export function watchRpc(
   const client = createClient(SessionEventsService, transport);
   const controller = new AbortController();
   const events: SessionEvent[] = [];
-  const waiters = new Set<() => void>();
+  const waiters = createConditionWaiters();
   const done = (async () => {
     try {
       for await (const res of client.watchSessionEvents(request, { headers, signal: controller.signal })) {
         if (res.event) events.push(res.event);
-        for (const w of [...waiters]) w();
+        waiters.notify();
       }
       return undefined;
     } catch (e) {
       return e;
     }
   })();
+  // A condition about a watch that has ended is checked once more then.
+  void done.then(waiters.notify);
   return {
     events,
-    until(predicate, timeoutMs = 10_000) {
-      if (predicate(events)) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`RPC watch: condition not met in ${timeoutMs} ms; ${events.length} events`));
-        }, timeoutMs);
-        const check = () => {
-          if (!predicate(events)) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        waiters.add(check);
-        void done.then(check);
-      });
-    },
+    until: (predicate, timeoutMs = 10_000) => waiters.until(() => predicate(events), timeoutMs, "RPC watch", () => `${events.length} events`),
     cancel: () => controller.abort(),
     done,
   };

@@ -1,5 +1,6 @@
 import http from "node:http";
 import type net from "node:net";
+import { createConditionWaiters } from "./condition-waiters.js";
 
 /** One POST a receiver got, as the wire carried it. */
 export interface ReceivedHook {
@@ -32,7 +33,7 @@ export interface WebhookReceiver {
 export async function startWebhookReceiver(answer: HookAnswer = () => 200): Promise<WebhookReceiver> {
   const received: ReceivedHook[] = [];
   const held = new Set<http.ServerResponse>();
-  const waiters = new Set<() => void>();
+  const waiters = createConditionWaiters();
   let released = false;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -46,7 +47,7 @@ export async function startWebhookReceiver(answer: HookAnswer = () => 200): Prom
         held.add(res);
         res.once("close", () => held.delete(res));
       } else res.writeHead(status).end();
-      for (const w of [...waiters]) w();
+      waiters.notify();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -61,22 +62,8 @@ export async function startWebhookReceiver(answer: HookAnswer = () => 200): Prom
       for (const res of held) res.writeHead(200).end();
       held.clear();
     },
-    until(predicate, timeoutMs = 15_000) {
-      if (predicate(receiver)) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`webhook receiver: condition not met in ${timeoutMs} ms; ${received.length} requests`));
-        }, timeoutMs);
-        const check = () => {
-          if (!predicate(receiver)) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        waiters.add(check);
-      });
-    },
+    until: (predicate, timeoutMs = 15_000) =>
+      waiters.until(() => predicate(receiver), timeoutMs, "webhook receiver", () => `${received.length} requests`),
     async close() {
       for (const res of held) res.destroy();
       server.closeAllConnections();
