@@ -271,6 +271,31 @@ describe("a scripted sequence", () => {
       for (const text of [...raw, ...deliveries]) expect(text.includes(secret), "a token in an event").toBe(false);
     }
   });
+
+  test("a stream entry leaves out the cause its type implies; the delivery has it all the same", async () => {
+    const stored = new Map<string, Record<string, string>>();
+    for (let b = 0; b < tenantBuckets; b++) {
+      for (const [id, fields] of await t.redis.xrange(redisKeys.eventStream(t.clientA.id, b), "-", "+")) {
+        const entry: Record<string, string> = {};
+        for (let i = 0; i < fields.length; i += 2) entry[fields[i]!] = fields[i + 1]!;
+        stored.set(`${b}/${id}`, entry);
+      }
+    }
+    const causes = new Map<string, string | undefined>();
+    for (const e of grpc.events) {
+      const entry = stored.get(`${e.stream}/${e.id}`)!;
+      expect(entry.t).toBe(e.type);
+      causes.set(e.type, entry.c);
+    }
+    // Implied: created by a create, deleted by a delete, expired by expiry.
+    expect(causes.get("created")).toBeUndefined();
+    expect(causes.get("deleted")).toBeUndefined();
+    expect(causes.get("expired")).toBeUndefined();
+    // Not implied: stored as given (an eviction is caused by a create, a clear is no delete).
+    expect(causes.get("evicted")).toBe("create");
+    expect(causes.get("cleared")).toBe("clear_user");
+    expect(causes.get("ended")).toBe("end");
+  });
 });
 
 describe("resuming", () => {

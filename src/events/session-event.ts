@@ -1,3 +1,5 @@
+import { impliedCause } from "../store/event-writes.js";
+
 /** The event types, each a change of a session's state (touch and sliding are not events). */
 export const sessionEventTypes = [
   "created",
@@ -56,7 +58,7 @@ const sessionSuffixLength = 18;
 /**
  * eventFromEntry reads a stream entry (fields t, s, c and r: events.lua's
  * emit). The user and the status are not stored: they follow from the
- * session id and the type.
+ * session id and the type; so does the cause, when the entry has none.
  */
 export function eventFromEntry(tenantId: string, stream: number, id: string, flat: readonly string[], cursor: string): SessionEvent {
   const f: Record<string, string> = {};
@@ -71,7 +73,7 @@ export function eventFromEntry(tenantId: string, stream: number, id: string, fla
     userId: sessionId.length > sessionSuffixLength ? sessionId.slice(0, -sessionSuffixLength) : "",
     status: statusAfter[f.t ?? ""] ?? "",
     time: Number(id.slice(0, id.indexOf("-"))),
-    cause: f.c ?? "",
+    cause: f.c ?? impliedCause[f.t ?? ""] ?? "",
     reason: f.r ?? "",
     cursor,
   };

@@ -8,6 +8,13 @@ export interface EventCause {
   readonly reason?: string;
 }
 
+/**
+ * The cause each of these event types has unless told otherwise: a stream
+ * entry leaves it out (events.lua mirrors this table), so the most common
+ * entries stay about 10 bytes smaller; the reader puts it back.
+ */
+export const impliedCause: Readonly<Record<string, string>> = { created: "create", deleted: "delete", expired: "expiry" };
+
 /** A session event a change produced, before it is written. */
 export interface PlannedEvent {
   readonly type: string;
@@ -49,7 +56,8 @@ export function createEventWrites(redis: RedisClient, retentionMs: number | unde
       const tx = redis.multi();
       for (const e of events) {
         // The same fields as events.lua's emit.
-        const fields = ["t", e.type, "s", `${userId}.${e.suffix}`, "c", why.cause];
+        const fields = ["t", e.type, "s", `${userId}.${e.suffix}`];
+        if (impliedCause[e.type] !== why.cause) fields.push("c", why.cause);
         if (why.reason) fields.push("r", why.reason);
         tx.xadd(key, "MINID", "~", minId, "*", ...fields);
       }
