@@ -104,7 +104,7 @@ type Variant = { name: string; what: string; run: (i: number) => unknown };
 const variants: Variant[] = [
   { name: "bare lookup", what: "the bare servers' work: HMAC, one EVALSHA, decode", run: (i) => bare(bareTokens[i % sessions]!) },
   { name: "script, plain client", what: "the service's script and reply on ioredis defaults", run: (i) => slide(found[i % sessions]!.key, String(Date.now()), found[i % sessions]!.hash, "1") },
-  { name: "script, service client", what: "+ the service's client settings (command timeout, metrics)", run: (i) => serviceSlide(found[i % sessions]!.key, String(Date.now()), found[i % sessions]!.hash, "1") },
+  { name: "script, service client", what: "+ the service's client settings (the Redis metrics)", run: (i) => serviceSlide(found[i % sessions]!.key, String(Date.now()), found[i % sessions]!.hash, "1") },
   { name: "store.findByToken", what: "+ the store: key from the locator, reply decoded into a session", run: (i) => store.findByToken(found[i % sessions]!, Date.now(), true) },
   { name: "core.authenticate", what: "+ locator (AES-GCM), HMAC, deadline bound", run: (i) => core.authenticate(tokens[i % sessions]!, true) },
   { name: "locate (sync)", what: "AES-256-GCM decrypt of the token's locator", run: (i) => locator.locate(tokens[i % sessions]!) },

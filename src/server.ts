@@ -99,9 +99,9 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
   // One deliverer per configured webhook; with replicas, a lease in Redis picks the one that delivers.
   const webhookPolicy = { timeoutMs: config.webhookTimeoutMs, maxAttempts: config.webhookMaxAttempts, retryBaseMs: config.webhookRetryBaseMs, retryMaxDelayMs: config.webhookRetryMaxDelayMs, leaseMs: config.webhookLeaseMs };
   const webhooks = config.webhooks.map((hook) =>
-    startWebhookDeliverer({ hook, log: events, lease: createWebhookLease(redis, hook.clientId, config.webhookLeaseMs), policy: webhookPolicy, logger, metrics }));
+    startWebhookDeliverer({ hook, log: events, lease: withDeadline(createWebhookLease(redis, hook.clientId, config.webhookLeaseMs), redisCommandTimeoutMs), policy: webhookPolicy, logger, metrics }));
   // Every store call answers within the command timeout, however many round trips it makes.
-  // REDIS_WAIT_REPLICAS: writes wait for replicas on a connection of their own, timed like the others.
+  // REDIS_WAIT_REPLICAS: writes wait for replicas on a connection of their own, within that bound too.
   const replicaWait = config.redisWaitReplicas === 0 ? undefined : {
     replicas: config.redisWaitReplicas,
     timeoutMs: config.redisWaitTimeoutMs,

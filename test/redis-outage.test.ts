@@ -5,10 +5,12 @@ import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, expect, test } from "vitest";
+import { Redis } from "ioredis";
+import { afterAll, expect, test, vi } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { startRedisServer } from "../src/local/start-redis-server.js";
-import { startTestApp, type TestApp } from "./support/test-app.js";
+import { redisKeys } from "../src/store/redis-keys.js";
+import { makeTestSecrets, startTestApp, type TestApp } from "./support/test-app.js";
 
 // The service's own Redis goes away and comes back: health follows it, calls
 // fail with UNAVAILABLE / 503 and a clear message, and nothing crashes.
@@ -67,7 +69,7 @@ test("health, REST and gRPC follow Redis reachability", async () => {
   await until(async () => (await save()).status === 200);
 }, 60_000);
 
-test("a hung Redis (connected, never answering) gives 503 within seconds, and shutdown still finishes", async () => {
+test("a hung Redis (connected, never answering) gives 503 within seconds, and shutdown still finishes (webhook lease held)", async () => {
   const port = await new Promise<number>((resolve) => {
     const probe = net.createServer().listen(0, "127.0.0.1", () => {
       const { port } = probe.address() as net.AddressInfo;
@@ -76,8 +78,19 @@ test("a hung Redis (connected, never answering) gives 503 within seconds, and sh
   });
   const hungDir = mkdtempSync(path.join(os.tmpdir(), "sss-hung-"));
   const hung = await startRedisServer(hungDir, port, false);
-  const app = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}`, SHUTDOWN_GRACE_MS: "1000" });
+  const secrets = await makeTestSecrets();
+  // A webhook deliverer holds a lease it gives up at shutdown: that must not wait on Redis forever either.
+  const app = await startTestApp({
+    REDIS_URL: `redis://127.0.0.1:${port}`,
+    SHUTDOWN_GRACE_MS: "1000",
+    WEBHOOKS: `${secrets.clientA.id}=http://127.0.0.1:9/hook`,
+    WEBHOOK_SECRETS: `${secrets.clientA.id}=whsec_${Buffer.alloc(32, 7).toString("base64")}`,
+  }, secrets);
   try {
+    const leaseKey = redisKeys.webhookLease(secrets.clientA.id);
+    const redis = new Redis(`redis://127.0.0.1:${port}`);
+    await vi.waitFor(async () => expect(await redis.exists(leaseKey)).toBe(1), { timeout: 5_000, interval: 50 });
+    redis.disconnect();
     hung.kill("SIGSTOP");
     const started = Date.now();
     const res = await fetch(`${app.baseUrl}/api/v1/session-storage`, { headers: app.clientA.headers });

@@ -1,5 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
-import type { RedisClient } from "../store/redis-client.js";
+import { redisCommandTimeoutMs, type RedisClient } from "../store/redis-client.js";
 import type { HealthService } from "./health-service.js";
 
 /** StoreHealth says whether the store can serve, as health reports it. */
@@ -17,6 +17,8 @@ export interface StoreHealthOptions {
   readonly pingEveryMs?: number;
   /** PING period while it does not: health turns SERVING within this of Redis answering again. */
   readonly retryEveryMs?: number;
+  /** A PING unanswered this long says Redis is not answering (the connection sets no command timeout). */
+  readonly pingTimeoutMs?: number;
 }
 
 /**
@@ -30,6 +32,7 @@ export interface StoreHealthOptions {
 export function followStoreHealth(redis: RedisClient, health: HealthService, services: readonly DescService[], options: StoreHealthOptions = {}): StoreHealth {
   const pingEveryMs = options.pingEveryMs ?? 5_000;
   const retryEveryMs = options.retryEveryMs ?? 200;
+  const pingTimeoutMs = options.pingTimeoutMs ?? redisCommandTimeoutMs;
   const listeners: ((ready: boolean, reason: string) => void)[] = [];
   let answering = true;
   let reason = "";
@@ -56,6 +59,13 @@ export function followStoreHealth(redis: RedisClient, health: HealthService, ser
     // While disconnected, 'ready' says when Redis is back; a PING would only fail.
     if (probing || stopped || redis.status !== "ready") return;
     probing = true;
+    // Unanswered in time, Redis is not answering; the PING stays outstanding,
+    // and its answer says when Redis is back.
+    const overdue = setTimeout(() => {
+      answering = false;
+      reason = `no answer to PING within ${pingTimeoutMs} ms`;
+      update();
+    }, pingTimeoutMs).unref();
     redis.ping().then(
       () => (answering = true),
       (e: unknown) => {
@@ -63,6 +73,7 @@ export function followStoreHealth(redis: RedisClient, health: HealthService, ser
         reason = `no answer to PING: ${e instanceof Error ? e.message : String(e)}`;
       },
     ).finally(() => {
+      clearTimeout(overdue);
       probing = false;
       update();
     });

@@ -5,8 +5,10 @@ import type { RedisTarget } from "../config/config.js";
 export type RedisClient = Redis | Cluster;
 
 /**
- * How long one command may take; the service answers UNAVAILABLE after it
- * (withDeadline bounds each whole store call by it too).
+ * How long one command may take; the service answers UNAVAILABLE after it.
+ * The store's calls are bounded by it as a whole (withDeadline), the health
+ * PING and the webhook leases by their own timers, and the other connections
+ * (duplicateRedisClient) per command by ioredis.
  */
 export const redisCommandTimeoutMs = 2_000;
 
@@ -23,8 +25,9 @@ export function createRedisClient(target: RedisTarget): RedisClient {
     // instead of waiting in a queue for a reconnect.
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
-    // A hung or partitioned Redis must not hang calls (or shutdown) forever.
-    commandTimeout: redisCommandTimeoutMs,
+    // No commandTimeout on this connection: every call through it has a
+    // bound of its own (see redisCommandTimeoutMs), and ioredis's would arm
+    // and clear a second timer per command on the hot path.
     retryStrategy: reconnectAfterMs,
   };
   switch (target.kind) {
@@ -42,7 +45,7 @@ export function createRedisClient(target: RedisTarget): RedisClient {
         enableAutoPipelining: true,
         enableOfflineQueue: false,
         clusterRetryStrategy: reconnectAfterMs,
-        redisOptions: { maxRetriesPerRequest: 1, commandTimeout: redisCommandTimeoutMs, password: target.password },
+        redisOptions: { maxRetriesPerRequest: 1, password: target.password },
       });
   }
 }
@@ -50,12 +53,14 @@ export function createRedisClient(target: RedisTarget): RedisClient {
 /**
  * duplicateRedisClient opens another connection (or Cluster client) with the
  * same settings, named `connectionName` (CLIENT SETNAME: what operators see
- * in CLIENT LIST).
+ * in CLIENT LIST). Its commands time out after redisCommandTimeoutMs: what
+ * runs there (background passes) has no other bound, and shutdown waits for it.
  */
 export function duplicateRedisClient(client: RedisClient, connectionName: string): RedisClient {
+  const commandTimeout = redisCommandTimeoutMs;
   return client instanceof Cluster
-    ? client.duplicate(undefined, { redisOptions: { connectionName } })
-    : client.duplicate({ connectionName });
+    ? client.duplicate(undefined, { redisOptions: { connectionName, commandTimeout } })
+    : client.duplicate({ connectionName, commandTimeout });
 }
 
 /** The name of the index sweeper's connection (CLIENT LIST). */
