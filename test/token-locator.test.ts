@@ -27,6 +27,25 @@ describe("token locator", () => {
     expect(locator.mint(at).token).not.toBe(token);
   });
 
+  it("a token has one spelling: another text of the same bytes is not a minted token", () => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const { token } = locator.mint(at);
+    const [secret, kid, body] = token.split(".") as [string, string, string];
+    // 43 characters carry 32 bytes and 2 spare bits: set one, and the bytes decode the same.
+    const last = alphabet.indexOf(secret.at(-1)!);
+    const spare = `${secret.slice(0, -1)}${alphabet[last ^ 0b01]}`;
+    expect(Buffer.from(spare, "base64url")).toEqual(Buffer.from(secret, "base64url"));
+    const variants = [
+      `${spare}.${kid}.${body}`,
+      `${secret}=.${kid}.${body}`, // padded
+      `${secret}.${kid}.${body.slice(0, 10)}+${body.slice(10)}`, // a character Buffer.from would skip
+      `${secret}.${kid}.${body}A`, // a length no byte count has
+      `.${kid}.${body}`,
+    ];
+    for (const variant of variants) expect(locator.locate(variant), variant).toBeUndefined();
+    expect(locator.locate(token)).toEqual(at);
+  });
+
   it("the location is padded to 32 bytes, so its length shows only a coarse size", () => {
     const lengths = ["u.0123abcd.4567ef01", `${"u".repeat(10)}.0123abcd.4567ef01`].map(
       (sessionId) => locator.mint({ tenantId: "t", sessionId }).token.length,

@@ -48,6 +48,7 @@ export function createTokenLocator(ring: readonly KeyRingEntry[]): TokenLocator 
   if (!active) throw new Error("token locator needs at least one key");
   const derive = (key: Buffer, info: string) => Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), info, 32));
   const ringKeys = new Map(ring.map((e) => [e.id, e.key]));
+  const kidBytes = new Map(ring.map((e) => [e.id, Buffer.from(e.id)]));
   // Key objects, made once: a cipher then need not import raw key bytes per call.
   const locatorKeys = new Map<string, KeyObject>(ring.map((e) => [e.id, createSecretKey(derive(e.key, "secure-session-storage/token-locator"))]));
   const sealingKey = (kid: string, at: SessionLocation) => {
@@ -89,7 +90,7 @@ export function createTokenLocator(ring: readonly KeyRingEntry[]): TokenLocator 
       if (body.length < TAG_BYTES + PAD_BYTES || (body.length - TAG_BYTES) % PAD_BYTES !== 0) return undefined;
       try {
         const decipher = createDecipheriv("aes-256-gcm", key, secret.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-        decipher.setAAD(Buffer.concat([secret, Buffer.from(kid)]));
+        decipher.setAAD(Buffer.concat([secret, kidBytes.get(kid)!]));
         decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
         const padded = decipher.update(body.subarray(0, body.length - TAG_BYTES));
         // final() checks the tag (it throws when it does not verify); GCM adds no bytes there.
@@ -117,10 +118,18 @@ export function createTokenLocator(ring: readonly KeyRingEntry[]): TokenLocator 
   };
 }
 
-// Strict base64url: decoding must round-trip, so one token has one spelling
-// (Buffer.from skips characters outside the alphabet; they cannot round-trip).
+const base64urlAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const base64urlText = /^[A-Za-z0-9_-]+$/;
+
+// Strict base64url, so one token has one spelling: only the alphabet (Buffer.from
+// skips other characters), no padding, no impossible length, and the bits the
+// last character carries beyond the bytes all zero. These are exactly the
+// texts that decoding and encoding again give back, checked without a second
+// conversion on the hot path.
 function strictBase64url(text: string): Buffer | undefined {
-  if (text.length === 0) return undefined;
-  const bytes = Buffer.from(text, "base64url");
-  return bytes.toString("base64url") === text ? bytes : undefined;
+  const tail = text.length % 4;
+  if (tail === 1 || !base64urlText.test(text)) return undefined;
+  // 2 characters left over carry 1 byte (4 spare bits), 3 carry 2 bytes (2 spare bits).
+  if (tail !== 0 && (base64urlAlphabet.indexOf(text[text.length - 1]!) & (tail === 2 ? 0b1111 : 0b11)) !== 0) return undefined;
+  return Buffer.from(text, "base64url");
 }
