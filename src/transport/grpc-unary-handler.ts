@@ -11,6 +11,7 @@ export interface GrpcUnaryOptions {
 }
 
 const prefixBytes = 5;
+const ignore = () => undefined;
 
 /**
  * createGrpcUnaryHandler serves unary gRPC calls (application/grpc, no
@@ -34,7 +35,7 @@ export function createGrpcUnaryHandler(
     if (!procedure) return false;
 
     // A reset by the client is an error event here: it must not go unheard.
-    stream.on("error", () => undefined);
+    stream.on("error", ignore);
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;

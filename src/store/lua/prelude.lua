@@ -96,12 +96,17 @@ end
 -- field/value list, and no names to match. Its token (hash th, sealed tk
 -- chunks) and save mark (cu) stay here: whoever presented the token needs
 -- neither.
+-- A stored integer field as a Lua number (0 when absent), which Redis replies as an integer.
+local function int(value)
+  return tonumber(value) or 0
+end
 local function slide_session(key, th, now, slide)
   local h = hash(redis.call('HGETALL', key))
   if h.th ~= th or not is_live(h, now) then return false end
   if slide then record_activity(key, h, now) end
-  -- (A nil would end the list early: every entry has a value.)
-  return {h.st, h.ca or '', h.ua or '', h.la or '', h.ea, h.it or '', h.ml or '', h.sl or '', h.tp or '', joined(h, 'pf'), joined(h, 'md')}
+  -- (A nil would end the list early: every entry has a value.) The times are
+  -- integer replies: no string for the client to build and parse per field.
+  return {h.st, int(h.ca), int(h.ua), int(h.la), int(h.ea), int(h.it), int(h.ml), h.sl or '', h.tp or '', joined(h, 'pf'), joined(h, 'md')}
 end
 -- A token pointer's value: the session key, then a space and the deadline
 -- of the write that claimed it (absent in pointers of older releases).
