@@ -6,7 +6,7 @@ import type { ChildProcess } from "node:child_process";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
-import { afterAll, expect, test, vi } from "vitest";
+import { afterAll, expect, onTestFinished, test, vi } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { startRedisServer } from "../src/local/start-redis-server.js";
 import { redisKeys } from "../src/store/redis-keys.js";
@@ -78,6 +78,8 @@ test("a hung Redis (connected, never answering) gives 503 within seconds, and sh
   });
   const hungDir = mkdtempSync(path.join(os.tmpdir(), "sss-hung-"));
   const hung = await startRedisServer(hungDir, port, false);
+  // Killed even when the test times out (its finally never runs then).
+  onTestFinished(() => void hung.kill("SIGKILL"));
   const secrets = await makeTestSecrets();
   // A webhook deliverer holds a lease it gives up at shutdown: that must not wait on Redis forever either.
   const app = await startTestApp({
