@@ -17,8 +17,10 @@ export class LeanHeaders implements Headers {
   }
 
   get(name: string): string | null {
-    const key = name.toLowerCase();
-    const value = this.#record[key] ?? (key === "host" ? this.#record[":authority"] : undefined);
+    // Names are mostly asked for in lower case already: no new string then.
+    const exact = this.#record[name];
+    const key = exact === undefined ? name.toLowerCase() : name;
+    const value = exact ?? this.#record[key] ?? (key === "host" ? this.#record[":authority"] : undefined);
     if (value === undefined) return null;
     return typeof value === "string" ? value : value.join(key === "cookie" ? "; " : ", ");
   }
