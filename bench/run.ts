@@ -43,7 +43,7 @@ const sizes = process.env.BENCH_SIZES
   ? process.env.BENCH_SIZES.split(",").map(Number).sort((a, b) => a - b)
   : [1_000, 100_000, ...(million ? [1_000_000] : [])];
 
-type Server = "service" | "bare-http" | "bare-grpc";
+type Server = "service" | "bare-http" | "bare-grpc" | "bare-h2";
 interface Variant {
   name: string;
   server: Server;
@@ -81,8 +81,9 @@ async function main() {
   const bareKey = randomBytes(32);
   const bareHttp = await startBare("./bare-http-server.js", redisUrl, bareKey);
   const bareGrpc = await startBare("./bare-grpc-server.js", redisUrl, bareKey);
-  const pids: Record<Server, number> = { service: service.pid, "bare-http": bareHttp.pid, "bare-grpc": bareGrpc.pid };
-  log(`redis ${redisUrl}, service :${service.port} (pid ${service.pid}), bare http :${bareHttp.port}, bare grpc :${bareGrpc.port}`);
+  const bareH2 = await startBare("./bare-h2-server.js", redisUrl, bareKey);
+  const pids: Record<Server, number> = { service: service.pid, "bare-http": bareHttp.pid, "bare-grpc": bareGrpc.pid, "bare-h2": bareH2.pid };
+  log(`redis ${redisUrl}, service :${service.port} (pid ${service.pid}), bare http :${bareHttp.port}, bare grpc :${bareGrpc.port}, bare http2 :${bareH2.port}`);
 
   const connectPath = "/sessionstorage.v1.AuthStatusService/GetAuthStatus";
   const variants: Variant[] = [
@@ -92,6 +93,8 @@ async function main() {
     { name: "bare node:http POST", server: "bare-http", load: { kind: "http", method: "POST", body: "{}", target: `http://127.0.0.1:${bareHttp.port}${connectPath}` } },
     { name: "gRPC GetAuthStatus (h2c)", server: "service", baseline: "bare grpc-js", load: { kind: "grpc", target: `127.0.0.1:${service.port}` } },
     { name: "bare grpc-js", server: "bare-grpc", load: { kind: "grpc", target: `127.0.0.1:${bareGrpc.port}` } },
+    // The floor under both gRPC rows: gRPC framing on node:http2, no gRPC library (no ratio).
+    { name: "bare node:http2 (no gRPC library)", server: "bare-h2", load: { kind: "grpc", target: `127.0.0.1:${bareH2.port}` } },
   ];
 
   // Calls/s of each variant, last seen: a window is a number of calls, ~`seconds` long.
