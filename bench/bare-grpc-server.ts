@@ -4,8 +4,7 @@
  * (de)serialization with the generated schemas, the same Redis work.
  *   env: REDIS_URL, PORT, BARE_HMAC_KEY (base64)
  */
-import { create, fromBinary, toBinary, type DescMessage, type JsonObject, type MessageShape } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import {
   GetAuthStatusRequestSchema,
@@ -14,7 +13,7 @@ import {
   type GetAuthStatusResponse,
 } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
 import { bareLookup, bearer } from "./bare-lookup.js";
-import { idleMs } from "./bare-schema.js";
+import { bareStatusResponse } from "./bare-status-response.js";
 
 const lookup = bareLookup(process.env.REDIS_URL!, Buffer.from(process.env.BARE_HMAC_KEY!, "base64"));
 
@@ -45,21 +44,7 @@ const getAuthStatus: Unary = (call, callback) => {
   const token = bearer(call.metadata.get("authorization")[0]?.toString());
   if (!token) return callback({ code: grpc.status.UNAUTHENTICATED, details: "missing bearer token" });
   lookup(token).then(
-    (s) => {
-      if (!s) return callback(null, create(GetAuthStatusResponseSchema, { success: true, valid: false, message: "Session expired or invalid" }));
-      callback(null, create(GetAuthStatusResponseSchema, {
-        success: true,
-        valid: true,
-        user: s.profile as JsonObject,
-        session: {
-          createdAt: timestampFromMs(s.createdAt),
-          lastAccessed: timestampFromMs(s.lastAccessed),
-          timeoutMinutes: idleMs / 60_000,
-          remainingSeconds: Math.floor((s.expiresAt - s.lastAccessed) / 1000),
-          expiresAt: timestampFromMs(s.expiresAt),
-        },
-      }));
-    },
+    (s) => callback(null, bareStatusResponse(s)),
     (e: unknown) => callback({ code: grpc.status.UNAVAILABLE, details: String(e) }),
   );
 };

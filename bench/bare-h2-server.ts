@@ -7,30 +7,12 @@
  *   env: REDIS_URL, PORT, BARE_HMAC_KEY (base64)
  */
 import http2 from "node:http2";
-import { create, toBinary, type JsonObject } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { toBinary } from "@bufbuild/protobuf";
 import { GetAuthStatusResponseSchema } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
-import { bareLookup, bearer, type BareSession } from "./bare-lookup.js";
-import { idleMs } from "./bare-schema.js";
+import { bareLookup, bearer } from "./bare-lookup.js";
+import { bareStatusResponse } from "./bare-status-response.js";
 
 const lookup = bareLookup(process.env.REDIS_URL!, Buffer.from(process.env.BARE_HMAC_KEY!, "base64"));
-
-function message(s: BareSession | undefined): Uint8Array {
-  return toBinary(GetAuthStatusResponseSchema, create(GetAuthStatusResponseSchema, s
-    ? {
-      success: true,
-      valid: true,
-      user: s.profile as JsonObject,
-      session: {
-        createdAt: timestampFromMs(s.createdAt),
-        lastAccessed: timestampFromMs(s.lastAccessed),
-        timeoutMinutes: idleMs / 60_000,
-        remainingSeconds: Math.floor((s.expiresAt - s.lastAccessed) / 1000),
-        expiresAt: timestampFromMs(s.expiresAt),
-      },
-    }
-    : { success: true, valid: false, message: "Session expired or invalid" }));
-}
 
 function answer(stream: http2.ServerHttp2Stream, status: number, details: string, body?: Uint8Array) {
   if (stream.destroyed) return;
@@ -56,7 +38,7 @@ server.on("stream", (stream, headers) => {
     const token = bearer(headers.authorization);
     // 16 UNAUTHENTICATED, 14 UNAVAILABLE: as bare-grpc-server.ts answers them.
     if (!token) return answer(stream, 16, "missing bearer token");
-    lookup(token).then((s) => answer(stream, 0, "", message(s)), (e: unknown) => answer(stream, 14, String(e)));
+    lookup(token).then((s) => answer(stream, 0, "", toBinary(GetAuthStatusResponseSchema, bareStatusResponse(s))), (e: unknown) => answer(stream, 14, String(e)));
   });
 });
 server.listen(Number(process.env.PORT), "127.0.0.1");
