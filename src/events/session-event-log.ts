@@ -1,5 +1,5 @@
 import { Cluster, Redis } from "ioredis";
-import { redisCommandTimeoutMs, type RedisClient } from "../store/redis-client.js";
+import { duplicateRedisClient, eventReaderConnectionName, type RedisClient } from "../store/redis-client.js";
 import { redisKeys, tenantBuckets } from "../store/redis-keys.js";
 import { compareIds, cursorAtStart, encodeCursor, type EventCursor } from "./event-cursor.js";
 import { eventFromEntry, type SessionEvent } from "./session-event.js";
@@ -49,12 +49,8 @@ export function createSessionEventLog(redis: RedisClient): SessionEventLog {
   // on first use): a busy consumer never queues behind, or ahead of, the
   // calls that change sessions.
   let readerConnection: RedisClient | undefined;
-  // A read that does not wait must not hang on a hung Redis either.
-  const commandTimeout = redisCommandTimeoutMs;
-  const reader = (): RedisClient =>
-    (readerConnection ??= redis instanceof Cluster
-      ? redis.duplicate(undefined, { enableOfflineQueue: true, redisOptions: { commandTimeout } })
-      : redis.duplicate({ enableOfflineQueue: true, enableAutoPipelining: true, commandTimeout }));
+  // With ioredis's command timeout: a read that does not wait must not hang on a hung Redis either.
+  const reader = (): RedisClient => (readerConnection ??= duplicateRedisClient(redis, eventReaderConnectionName, { enableOfflineQueue: true }));
 
   const keysOf = (tenantId: string) => Array.from({ length: tenantBuckets }, (_, b) => redisKeys.eventStream(tenantId, b));
 

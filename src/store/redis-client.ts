@@ -56,15 +56,18 @@ export function createRedisClient(target: RedisTarget): RedisClient {
  * in CLIENT LIST). Its commands time out after redisCommandTimeoutMs: what
  * runs there (background passes) has no other bound, and shutdown waits for it.
  */
-export function duplicateRedisClient(client: RedisClient, connectionName: string): RedisClient {
+export function duplicateRedisClient(client: RedisClient, connectionName: string, options: { readonly enableOfflineQueue?: boolean } = {}): RedisClient {
   const commandTimeout = redisCommandTimeoutMs;
   return client instanceof Cluster
-    ? client.duplicate(undefined, { redisOptions: { connectionName, commandTimeout } })
-    : client.duplicate({ connectionName, commandTimeout });
+    ? client.duplicate(undefined, { ...options, redisOptions: { connectionName, commandTimeout } })
+    : client.duplicate({ ...options, connectionName, commandTimeout });
 }
 
 /** The name of the index sweeper's connection (CLIENT LIST). */
 export const indexSweeperConnectionName = "secure-session-storage:index-sweeper";
+
+/** The name of the connection event reads go through (CLIENT LIST). */
+export const eventReaderConnectionName = "secure-session-storage:event-reader";
 
 /** waitUntilReady resolves once the client can take commands, or after `timeoutMs` (false then). */
 export async function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<boolean> {

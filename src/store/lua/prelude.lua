@@ -81,6 +81,10 @@ local function record_activity(key, h, now)
     redis.call('PEXPIREAT', index_key_of(key), index_expiry(ea), 'GT')
   end
 end
+-- A stored integer field as a Lua number (0 when absent), which Redis replies as an integer.
+local function int(value)
+  return tonumber(value) or 0
+end
 -- A value stored in chunks (hash-value-chunks.ts) joined again; '' when absent.
 local function joined(h, name)
   local v = h[name]
@@ -92,14 +96,10 @@ end
 -- The session at `key` when it holds token hash `th` and is live (slid when
 -- asked), false otherwise; as the positional list the hot path decodes
 -- (redis-session-codec.ts, sessionFromSlideReply): st ca ua la ea it ml sl
--- tp pf md, chunks joined, '' for absent. Half the reply elements of a
+-- tp pf md, the times as integers, chunks joined, 0 or '' for absent. Half the reply elements of a
 -- field/value list, and no names to match. Its token (hash th, sealed tk
 -- chunks) and save mark (cu) stay here: whoever presented the token needs
 -- neither.
--- A stored integer field as a Lua number (0 when absent), which Redis replies as an integer.
-local function int(value)
-  return tonumber(value) or 0
-end
 local function slide_session(key, th, now, slide)
   local h = hash(redis.call('HGETALL', key))
   if h.th ~= th or not is_live(h, now) then return false end
