@@ -1,7 +1,8 @@
 import type http2 from "node:http2";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { encodeBinary } from "../dispatch/binary-encoder.js";
 import { LeanHeaders, type HeaderRecord } from "../dispatch/lean-headers.js";
 import type { UnaryDispatcher, UnaryProcedure } from "../dispatch/unary-dispatcher.js";
 
@@ -60,6 +61,7 @@ export function createGrpcUnaryHandler(
 
   async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, procedure: UnaryProcedure, body: Buffer) {
     let reply;
+    let frame: Buffer;
     try {
       const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, Number.MAX_SAFE_INTEGER);
       if (timeout.error) throw timeout.error;
@@ -72,15 +74,14 @@ export function createGrpcUnaryHandler(
         url: procedure.path,
         timeoutMs: timeout.timeoutMs,
       });
+      // The message is written straight after room for its frame's prefix.
+      frame = encodeBinary(procedure.method.output, reply.message, prefixBytes);
     } catch (e) {
       return respondError(stream, ConnectError.from(e));
     }
     if (stream.destroyed || stream.headersSent) return;
-    const message = toBinary(procedure.method.output, reply.message);
-    const frame = Buffer.allocUnsafe(prefixBytes + message.length);
     frame[0] = 0;
-    frame.writeUInt32BE(message.length, 1);
-    frame.set(message, prefixBytes);
+    frame.writeUInt32BE(frame.length - prefixBytes, 1);
     const trailers: HeaderRecord = reply.trailer.record;
     trailers["grpc-status"] = "0";
     stream.respond({ ...reply.header.record, ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
