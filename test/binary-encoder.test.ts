@@ -29,6 +29,7 @@ import {
   file_google_protobuf_wrappers,
   FileDescriptorProtoSchema,
   isWrapperDesc,
+  ListValueSchema,
   type DescriptorProto,
   type FieldDescriptorProto,
 } from "@bufbuild/protobuf/wkt";
@@ -102,6 +103,11 @@ function testFile(syntax: "proto2" | "proto3"): DescFile {
   ] as FieldDescriptorProto[] });
   add({ name: "m_struct", type: Type.MESSAGE, typeName: `.t${syntax}.All.MstructEntry`, label: Label.REPEATED });
   add({ name: "big", type: Type.INT64, number: 536870911 });
+  // 64-bit integers as strings, singular and repeated.
+  for (const type of [Type.INT64, Type.UINT64, Type.SINT64, Type.FIXED64, Type.SFIXED64]) {
+    add({ name: `str_${Type[type].toLowerCase()}`, type, options: { jstype: 1 /* JS_STRING */ } as never });
+    add({ name: `strs_${Type[type].toLowerCase()}`, type, label: Label.REPEATED, options: { jstype: 1 /* JS_STRING */ } as never });
+  }
   if (syntax === "proto2") add({ name: "req", type: Type.STRING, label: Label.REQUIRED });
   const oneofs = [{ name: "choice" }, ...fields.filter((f) => f.proto3Optional).map((f) => ({ name: `_${f.name}` }))];
   const file = create(FileDescriptorProtoSchema, {
@@ -123,7 +129,7 @@ function testFile(syntax: "proto2" | "proto3"): DescFile {
 
 const pick = <T>(items: readonly T[]): T => items[randomInt(items.length)]!;
 const chance = (p: number) => Math.random() < p;
-const texts = ["", "a", "ASCII only", "é", "€uro", "😀 emoji", "lone \ud800 surrogate", "nul\u0000byte", "x".repeat(200), "é".repeat(150)];
+const texts = ["", "a", "ASCII only", "é", "€uro", "😀 emoji", "lone \ud800 surrogate", "nul\u0000byte", "y".repeat(60), "x".repeat(200), "é".repeat(150)];
 const int32 = () => pick([0, 1, -1, 127, 128, 300, 16384, 0x7fffffff, -0x80000000, randomInt(-0x7fffffff, 0x7fffffff)]);
 const uint32 = () => pick([0, 1, 127, 128, 0xffffffff, randomInt(0, 0xffffffff)]);
 const int64 = () => pick([0n, 1n, -1n, 127n, 128n, 2n ** 63n - 1n, -(2n ** 63n), randomBytes(8).readBigInt64LE()]);
@@ -248,6 +254,23 @@ function expectSame(desc: DescMessage, message: Message) {
 }
 
 describe("encodeBinary", () => {
+  // First in the file, while the scratch buffer is still its first 4 KB. Lists
+  // of many one-character strings (each reserving little room), one byte longer
+  // each time: the first growth comes with a string's bytes already written at
+  // the buffer's very end, and must keep them.
+  it("a short string written at the scratch buffer's very end survives its growth", () => {
+    fellBack = 0;
+    const item = (value: string) => ({ kind: { case: "stringValue" as const, value } });
+    for (const [last, bytesPerItem] of [["a", 5], ["é", 6], ["€", 7]] as const) {
+      for (let size = 3990; size < 4130; size++) {
+        const filler = size % bytesPerItem;
+        const values = [item("x".repeat(filler)), ...Array.from({ length: Math.floor(size / bytesPerItem) }, () => item(last))];
+        expectSame(ListValueSchema, create(ListValueSchema, { values }));
+      }
+    }
+    expect(fellBack).toBe(0);
+  });
+
   it("writes what toBinary writes for random messages of every API schema", () => {
     const schemas = apiFiles.flatMap(messagesOf);
     expect(schemas.length).toBeGreaterThan(40);
@@ -266,6 +289,7 @@ describe("encodeBinary", () => {
     fellBack = 0;
     for (const syntax of ["proto3", "proto2"] as const) {
       const all = testFile(syntax).messages[0]!;
+      expect(all.fields.find((f) => f.name === "str_int64")).toMatchObject({ longAsString: true });
       for (let i = 0; i < 150; i++) {
         const message = random(all);
         if (syntax === "proto2") (message as unknown as Record<string, unknown>).req = pick(texts);

@@ -143,7 +143,8 @@ function scalarWriter(type: ScalarType): Write {
         const most = text.length * 3;
         let prefix = 1;
         for (let rest = most >>> 7; rest > 0; rest >>>= 7) prefix++;
-        room(prefix + most);
+        // (+ 5: the length is written after the text, which must not be lost to a growth then.)
+        room(prefix + most + 5);
         const written = w.buf.write(text, w.pos + prefix, "utf8");
         let actual = 1;
         for (let rest = written >>> 7; rest > 0; rest >>>= 7) actual++;
