@@ -99,6 +99,13 @@ function varint64(lo: number, hi: number) {
 
 const tag = (fieldNo: number, wireType: number) => uint32(((fieldNo << 3) | wireType) >>> 0);
 
+/** The bytes of a uint32 varint. */
+function varintSize(value: number) {
+  let size = 1;
+  for (let rest = value >>> 7; rest > 0; rest >>>= 7) size++;
+  return size;
+}
+
 function fork() {
   room(1);
   w.stack[w.depth++] = w.pos;
@@ -112,8 +119,7 @@ function join() {
     w.buf[start] = length;
     return;
   }
-  let prefix = 1;
-  for (let rest = length >>> 7; rest > 0; rest >>>= 7) prefix++;
+  const prefix = varintSize(length);
   room(prefix - 1);
   w.buf.copy(w.buf, start + prefix, start + 1, w.pos);
   w.pos = start;
@@ -141,13 +147,11 @@ function scalarWriter(type: ScalarType): Write {
         const text = v as string;
         // A UTF-16 unit is at most 3 UTF-8 bytes: room for the worst case, prefix guessed from that.
         const most = text.length * 3;
-        let prefix = 1;
-        for (let rest = most >>> 7; rest > 0; rest >>>= 7) prefix++;
+        const prefix = varintSize(most);
         // (+ 5: the length is written after the text, which must not be lost to a growth then.)
         room(prefix + most + 5);
         const written = w.buf.write(text, w.pos + prefix, "utf8");
-        let actual = 1;
-        for (let rest = written >>> 7; rest > 0; rest >>>= 7) actual++;
+        const actual = varintSize(written);
         if (actual !== prefix) w.buf.copy(w.buf, w.pos + actual, w.pos + prefix, w.pos + prefix + written);
         uint32(written);
         w.pos += written;
@@ -430,6 +434,7 @@ function implicitScalar(fieldNo: number, type: ScalarType, read: (m: never) => u
 // google.protobuf.Struct, Value and ListValue from a JSON value, as protobuf-es maps them.
 const writeString = scalarWriter(ScalarType.STRING);
 const writeDouble = scalarWriter(ScalarType.DOUBLE);
+const writeBool = scalarWriter(ScalarType.BOOL);
 
 function jsonStruct(json: unknown) {
   if (typeof json !== "object" || json === null || Array.isArray(json)) return;
@@ -459,8 +464,7 @@ function jsonValue(json: unknown) {
       return;
     case "boolean":
       tag(4, 0);
-      room(1);
-      w.buf[w.pos++] = json ? 1 : 0;
+      writeBool(json);
       return;
     case "object":
       if (json === null) {
