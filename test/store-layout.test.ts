@@ -179,13 +179,16 @@ describe("keys and fields", () => {
     expect((await core.authenticate(b.token, false))?.profile).toEqual(multibyte);
   });
 
-  it("the hot path's positional reply reads back every field a full read does, but the token", async () => {
+  it("the hot path's one-string reply reads back every field a full read does, but the token", async () => {
     const core = coreWith();
     const t = tenant();
     const metadata = { userAgent: "Mozilla/5.0 ".repeat(10), ipAddress: "203.0.113.7", labels: { device: "laptop" } };
     const profile = { name: "Ada", roles: ["a", "b"], long: "y".repeat(150) };
+    // The reply separates its values with NUL: values holding NUL and other control characters come back whole.
+    const controls = { name: "a\u0000b\u0000", nested: { "k\u0000": ["\u0000", "\n\t\u0001"] } };
     for (const input of [
       { tenantId: t, userId: "hot", profile, metadata },
+      { tenantId: t, userId: "hot", profile: controls, metadata: { userAgent: "ua\u0000x", labels: { "l\u0000": "v\u0000" } } },
       { tenantId: t, userId: "hot", token: `caller-${randomBytes(16).toString("hex")}`, expiresAt: Date.now() + 60_000 },
       { tenantId: t, userId: "hot" },
     ]) {

@@ -37,13 +37,14 @@ export function sessionToFields(s: Session): string[] {
 
 /**
  * sessionFromSlideReply reads the hot path's reply (prelude.lua's
- * slide_session: st ca ua la ea it ml sl tp pf md, the times as integers,
- * '' or 0 for absent) of the session at `place`. Its token stays in Redis:
- * the caller presented it.
+ * slide_session: st ca ua la ea it ml sl tp pf md in one NUL-separated
+ * string, '0' or '' for absent) of the session at `place`. Its token stays in
+ * Redis: the caller presented it.
  */
 export function sessionFromSlideReply(place: SessionPlace, reply: unknown): Session | undefined {
-  if (!Array.isArray(reply) || reply.length !== 11) return undefined;
-  const r = reply as (string | number)[];
+  if (typeof reply !== "string") return undefined;
+  const r = reply.split("\0");
+  if (r.length !== 11) return undefined;
   return {
     id: joinSessionId(place.userId, place.suffix),
     tenantId: place.tenantId,
@@ -59,8 +60,8 @@ export function sessionFromSlideReply(place: SessionPlace, reply: unknown): Sess
     idleTimeoutMs: Number(r[5]),
     absoluteExpiresAt: Number(r[6]),
     sliding: r[7] === "1",
-    profile: r[9] ? (JSON.parse(r[9] as string) as JsonObject) : undefined,
-    metadata: r[10] ? (JSON.parse(r[10] as string) as SessionMetadata) : undefined,
+    profile: r[9] ? (JSON.parse(r[9]) as JsonObject) : undefined,
+    metadata: r[10] ? (JSON.parse(r[10]) as SessionMetadata) : undefined,
   };
 }
 

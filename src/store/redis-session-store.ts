@@ -132,7 +132,7 @@ export function createRedisSessionStore(redis: RedisClient, options: { eventsRet
     if (!isCluster) {
       // The script checks the pointed key's tenant before it slides anything.
       const expected = token.tenantId === undefined ? "" : redisKeys.tenantUserPrefix(token.tenantId);
-      const reply = (await scripts.ssFindByToken(pointer, ...args, expected)) as [string, string[]] | null;
+      const reply = (await scripts.ssFindByToken(pointer, ...args, expected)) as [string, string] | null;
       const place = reply ? redisKeys.parseSession(reply[0]) : undefined;
       return place ? sessionFromSlideReply(place, reply![1]) : undefined;
     }

@@ -6,17 +6,17 @@
 -- always takes slide-session.lua.)
 -- KEYS: token pointer
 -- ARGV: now, token hash, slide (1/0), key prefix of the expected tenant or ''
--- Returns {session key, slide_session's list} or false.
+-- Returns {session key, slide_reply's string} or false.
 local value = redis.call('GET', KEYS[1])
 if not value then return false end
 local key = pointer_key(value)
 -- Another tenant's session is an unknown token to this caller: checked
 -- before the slide, so it is never touched.
 if ARGV[4] ~= '' and string.sub(key, 1, #ARGV[4]) ~= ARGV[4] then return false end
-local out = slide_session(key, ARGV[2], tonumber(ARGV[1]), ARGV[3] == '1')
-if not out then return false end
+local h = slide_session(key, ARGV[2], tonumber(ARGV[1]), ARGV[3] == '1')
+if not h then return false end
 if ARGV[3] == '1' then
   -- The pointer lives exactly as long as its session.
-  redis.call('PEXPIREAT', KEYS[1], out[5])
+  redis.call('PEXPIREAT', KEYS[1], h.ea)
 end
-return {key, out}
+return {key, slide_reply(h)}

@@ -81,10 +81,6 @@ local function record_activity(key, h, now)
     redis.call('PEXPIREAT', index_key_of(key), index_expiry(ea), 'GT')
   end
 end
--- A stored integer field as a Lua number (0 when absent), which Redis replies as an integer.
-local function int(value)
-  return tonumber(value) or 0
-end
 -- A value stored in chunks (hash-value-chunks.ts) joined again; '' when absent.
 local function joined(h, name)
   local v = h[name]
@@ -93,20 +89,25 @@ local function joined(h, name)
   while h[name .. i] do v = v .. h[name .. i]; i = i + 1 end
   return v
 end
--- The session at `key` when it holds token hash `th` and is live (slid when
--- asked), false otherwise; as the positional list the hot path decodes
--- (redis-session-codec.ts, sessionFromSlideReply): st ca ua la ea it ml sl
--- tp pf md, the times as integers, chunks joined, 0 or '' for absent. Half the reply elements of a
--- field/value list, and no names to match. Its token (hash th, sealed tk
--- chunks) and save mark (cu) stay here: whoever presented the token needs
--- neither.
+-- The session at `key` (its field table) when it holds token hash `th` and
+-- is live, slid when asked; false otherwise.
 local function slide_session(key, th, now, slide)
   local h = hash(redis.call('HGETALL', key))
   if h.th ~= th or not is_live(h, now) then return false end
   if slide then record_activity(key, h, now) end
-  -- (A nil would end the list early: every entry has a value.) The times are
-  -- integer replies: no string for the client to build and parse per field.
-  return {h.st, int(h.ca), int(h.ua), int(h.la), int(h.ea), int(h.it), int(h.ml), h.sl or '', h.tp or '', joined(h, 'pf'), joined(h, 'md')}
+  return h
+end
+-- A session as the hot path decodes it (redis-session-codec.ts,
+-- sessionFromSlideReply): st ca ua la ea it ml sl tp pf md, chunks joined,
+-- '0' or '' for absent, in one string separated by NUL. The client builds one
+-- string for a bulk reply where a list costs it a decode per element; no
+-- value can hold a NUL (statuses, flags and times are ours; pf and md are
+-- JSON, which never holds a raw control character). The token (hash th,
+-- sealed tk chunks) and save mark (cu) stay here: whoever presented the
+-- token needs neither.
+local function slide_reply(h)
+  -- (A nil would end the list early: every entry has a value.)
+  return table.concat({h.st, h.ca or '0', h.ua or '0', h.la or '0', h.ea, h.it or '0', h.ml or '0', h.sl or '', h.tp or '', joined(h, 'pf'), joined(h, 'md')}, '\0')
 end
 -- A token pointer's value: the session key, then a space and the deadline
 -- of the write that claimed it (absent in pointers of older releases).

@@ -4,4 +4,5 @@
 -- slide one session.
 -- KEYS: session
 -- ARGV: now, token hash, slide (1/0)
-return slide_session(KEYS[1], ARGV[2], tonumber(ARGV[1]), ARGV[3] == '1')
+local h = slide_session(KEYS[1], ARGV[2], tonumber(ARGV[1]), ARGV[3] == '1')
+return h and slide_reply(h)
