@@ -6,6 +6,7 @@
  * same port. Real sockets, real clients, real Redis.
  */
 import http2 from "node:http2";
+import { Writable } from "node:stream";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -22,7 +23,15 @@ import {
   type GetAuthStatusResponse,
 } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
 import { SessionStorageService } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
+import { Health, HealthCheckResponseSchema } from "../gen/grpc/health/v1/health_pb.js";
+import { createApiClientVerifier } from "../src/auth/api-client-verifier.js";
+import { createUnaryDispatcher } from "../src/dispatch/unary-dispatcher.js";
 import { startRedisServer } from "../src/local/start-redis-server.js";
+import { createCallOutcome } from "../src/observability/call-outcome.js";
+import { createLogger } from "../src/observability/logger.js";
+import { createConnectUnaryHandler } from "../src/transport/connect-unary-handler.js";
+import { createGrpcUnaryHandler } from "../src/transport/grpc-unary-handler.js";
+import { routeHttp2Streams } from "../src/transport/route-http2-streams.js";
 import { freePort } from "./support/own-redis.js";
 import { startTestApp, type TestApp } from "./support/test-app.js";
 
@@ -288,5 +297,74 @@ describe("deadlines, with the service's Redis frozen", () => {
     } finally {
       redis!.kill("SIGCONT");
     }
+  });
+});
+
+describe("a reply the service cannot encode", () => {
+  // An implementation answering a value its schema cannot hold (an enum as a
+  // string): no real service does, so the fast paths run here over a service
+  // of the test's own, on a real HTTP/2 server with real clients.
+  const lines: Record<string, unknown>[] = [];
+  let server: http2.Http2Server;
+  let baseUrl: string;
+  beforeAll(async () => {
+    const logger = createLogger("info", new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    }));
+    const dispatcher = createUnaryDispatcher({
+      services: [{ service: Health, impl: { check: () => create(HealthCheckResponseSchema, { status: "bogus" as never }) } as never }],
+      verifier: createApiClientVerifier([]),
+      outcome: createCallOutcome(logger, () => false, { logCalls: true }),
+    });
+    const connectUnary = createConnectUnaryHandler(dispatcher, { readMaxBytes: 4096 });
+    server = http2.createServer((req, res) => {
+      if (!connectUnary(req, res)) res.writeHead(404).end();
+    });
+    routeHttp2Streams(server, createGrpcUnaryHandler(dispatcher, { readMaxBytes: 4096 }));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+  const check = "/grpc.health.v1.Health/Check";
+
+  it("is INTERNAL on gRPC and 500 internal on Connect (proto and JSON), logged as the call's failure with its cause", async () => {
+    const reply = await rawGrpc(baseUrl, check, frame(new Uint8Array()), { "x-request-id": "unencodable-1" });
+    expect(reply.trailersOnly).toBe(true);
+    expect(reply.headers["grpc-status"]).toBe(String(Code.Internal));
+    expect(decodeURIComponent(String(reply.headers["grpc-message"]))).toBe("internal error");
+    expect(reply.headers["x-request-id"]).toBe("unencodable-1");
+
+    for (const [contentType, body] of [["application/proto", new Uint8Array()], ["application/json", "{}"]] as const) {
+      const session = http2.connect(baseUrl);
+      const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = session.request({ ":method": "POST", ":path": check, "content-type": contentType, "x-request-id": `unencodable-${contentType.slice(12)}` });
+        let status = 0;
+        const chunks: Buffer[] = [];
+        req.on("response", (h) => (status = Number(h[":status"])));
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => resolve({ status, body: Buffer.concat(chunks).toString() }));
+        req.on("error", reject);
+        req.end(body);
+      });
+      session.close();
+      expect(res.status, contentType).toBe(500);
+      expect(JSON.parse(res.body), contentType).toEqual({ code: "internal", message: "internal error" });
+    }
+
+    const failures = lines.filter((l) => l.msg === "call failed");
+    expect(failures.map((l) => [l.requestId, l.code])).toEqual([
+      ["unencodable-1", "internal"],
+      ["unencodable-proto", "internal"],
+      ["unencodable-json", "internal"],
+    ]);
+    expect((failures[0]!.cause as { message: string }).message).toMatch(/cannot encode field grpc.health.v1.HealthCheckResponse.status/);
+    expect((failures[2]!.cause as { message: string }).message).toMatch(/cannot encode enum/);
+    // None of them was counted a success first.
+    expect(lines.filter((l) => l.msg === "call" && l.code === "ok")).toEqual([]);
   });
 });

@@ -41,9 +41,11 @@ export interface UnaryCall {
   readonly requestId?: string;
 }
 
-/** UnaryReply is what the implementation answered, ready to be encoded. */
-export interface UnaryReply {
+/** UnaryReply is what the implementation answered, and its encoding. */
+export interface UnaryReply<T> {
   readonly message: MessageShape<DescMessage>;
+  /** The message as the protocol's `encode` wrote it. */
+  readonly body: T;
   readonly header: LeanHeaders;
   readonly trailer: LeanHeaders;
 }
@@ -57,8 +59,12 @@ export interface UnaryReply {
 export interface UnaryDispatcher {
   /** The unary procedure at a gRPC/Connect path, if there is one. */
   procedure(path: string): UnaryProcedure | undefined;
-  /** Runs a call; rejects with a ConnectError that carries the request id. */
-  call(call: UnaryCall): Promise<UnaryReply>;
+  /**
+   * Runs a call and encodes its reply with `encode`, so a reply that cannot
+   * be encoded is the call's failure (INTERNAL, logged and counted as one);
+   * rejects with a ConnectError that carries the request id.
+   */
+  call<T>(call: UnaryCall, encode: (message: MessageShape<DescMessage>) => T): Promise<UnaryReply<T>>;
 }
 
 export interface UnaryDispatcherOptions {
@@ -94,7 +100,7 @@ export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDis
   return {
     procedure: (path) => procedures.get(path),
 
-    async call(call) {
+    async call(call, encode) {
       const requestId = call.requestId ?? acceptRequestId(call.requestHeader.get("x-request-id"));
       const { procedure, requestHeader } = call;
       const record = outcome.begin(requestId, procedure.name, call.protocolName, requestHeader.get("traceparent"), requestHeader.get("tracestate"));
@@ -118,8 +124,9 @@ export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDis
       };
       try {
         const message = call.timeoutMs === undefined ? await invoke(call, ctx) : await withDeadline(invoke(call, ctx), call.timeoutMs);
+        const body = encode(message);
         outcome.ended(record);
-        return { message, header, trailer };
+        return { message, body, header, trailer };
       } catch (e) {
         throw outcome.failed(e, record);
       }

@@ -124,19 +124,17 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
         requestMethod: method,
         url: url?.href ?? `http://localhost${req.url}`,
         requestId,
-      });
+      }, (message) => (route.emptyBody && !unauthorized(route, message) ? undefined : renderJson(route, message)));
       detail.code = "ok";
       addTrace(detail, reply.header.get("traceparent"));
       const header = responseHeaders(reply.header.record);
-      if (route.unauthorizedUnless && (reply.message as Record<string, unknown>)[route.unauthorizedUnless.localName] === false) {
-        return sendJson(res, 401, renderJson(route, reply.message), requestId, header);
-      }
+      if (unauthorized(route, reply.message)) return sendJson(res, 401, reply.body!, requestId, header);
       if (route.emptyBody) {
         header["x-request-id"] = requestId;
         res.writeHead(route.successStatus, header);
         return void res.end();
       }
-      return sendJson(res, route.successStatus, renderJson(route, reply.message), requestId, header);
+      return sendJson(res, route.successStatus, reply.body!, requestId, header);
     } catch (e) {
       const error = ConnectError.from(e);
       detail.code = codeName(error.code);
@@ -207,6 +205,10 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       }
     }
     return json;
+  }
+
+  function unauthorized(route: RestRoute, message: unknown): boolean {
+    return route.unauthorizedUnless !== undefined && (message as Record<string, unknown>)[route.unauthorizedUnless.localName] === false;
   }
 
   function renderJson(route: RestRoute, message: unknown): JsonValue {

@@ -51,8 +51,8 @@ export function createConnectUnaryHandler(
         requestMethod: "POST",
         url: req.url ?? procedure.path,
         timeoutMs: timeout.timeoutMs,
-      });
-      body = encode(procedure.method.output, format, reply.message);
+      }, (message) => encode(procedure.method.output, format, message));
+      body = reply.body;
       const headers: HeaderRecord = reply.header.record;
       // Connect unary replies carry trailers as prefixed headers.
       for (const [name, value] of reply.trailer.entries()) headers[`trailer-${name}`] = value;

@@ -61,7 +61,6 @@ export function createGrpcUnaryHandler(
 
   async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, procedure: UnaryProcedure, body: Buffer) {
     let reply;
-    let frame: Buffer;
     try {
       const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, Number.MAX_SAFE_INTEGER);
       if (timeout.error) throw timeout.error;
@@ -73,13 +72,13 @@ export function createGrpcUnaryHandler(
         requestMethod: "POST",
         url: procedure.path,
         timeoutMs: timeout.timeoutMs,
-      });
-      // The message is written straight after room for its frame's prefix.
-      frame = encodeBinary(procedure.method.output, reply.message, prefixBytes);
+      }, (message) => encodeBinary(procedure.method.output, message, prefixBytes));
     } catch (e) {
       return respondError(stream, ConnectError.from(e));
     }
     if (stream.destroyed || stream.headersSent) return;
+    // The message is written straight after room for its frame's prefix.
+    const frame = reply.body;
     frame[0] = 0;
     frame.writeUInt32BE(frame.length - prefixBytes, 1);
     const trailers: HeaderRecord = reply.trailer.record;
