@@ -40,7 +40,7 @@ const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
 const preview = (token: string) => `${token.slice(0, 8)}...${token.slice(-4)}`;
 /** A caller-supplied token that looks like a JWT and is unique per call. */
 const jwtLike = () => `eyJhbGciOiJIUzI1NiJ9.${randomBytes(24).toString("base64url")}`;
-const query = (params: Record<string, string | number>) => `?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`;
+const query = (params: Record<string, string | number>) => `?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`;
 
 async function call(t: TestApp, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };

@@ -54,7 +54,7 @@ export class LeanHeaders implements Headers {
     for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this);
   }
 
-  *entries(): IterableIterator<[string, string]> {
+  *entries(): ReturnType<Headers["entries"]> {
     for (const key of Object.keys(this.#record).sort()) {
       if (key.startsWith(":")) continue;
       const value = this.#record[key];
@@ -64,15 +64,15 @@ export class LeanHeaders implements Headers {
     }
   }
 
-  *keys(): IterableIterator<string> {
+  *keys(): ReturnType<Headers["keys"]> {
     for (const [key] of this.entries()) yield key;
   }
 
-  *values(): IterableIterator<string> {
+  *values(): ReturnType<Headers["values"]> {
     for (const [, value] of this.entries()) yield value;
   }
 
-  [Symbol.iterator](): IterableIterator<[string, string]> {
+  [Symbol.iterator](): ReturnType<Headers["entries"]> {
     return this.entries();
   }
 
