@@ -9,6 +9,11 @@ const PAD_BYTES = 32;
 // RFC 3394 key wrap: its fixed initial value is the integrity check.
 const WRAP_IV = Buffer.from("a6a6a6a6a6a6a6a6", "hex");
 const WRAPPED_BYTES = SECRET_BYTES + 8;
+// A minted secret's base64url length: 32 bytes are 43 characters.
+const SECRET_CHARS = 43;
+// Bodies up to this many bytes decode into a reused buffer (longer ones get their own).
+const BODY_SCRATCH_BYTES = 1024;
+const DECIPHER_OPTIONS = { authTagLength: TAG_BYTES };
 
 /** SessionLocation names one session: where a minted token points. */
 export interface SessionLocation {
@@ -48,9 +53,21 @@ export function createTokenLocator(ring: readonly KeyRingEntry[]): TokenLocator 
   if (!active) throw new Error("token locator needs at least one key");
   const derive = (key: Buffer, info: string) => Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), info, 32));
   const ringKeys = new Map(ring.map((e) => [e.id, e.key]));
-  const kidBytes = new Map(ring.map((e) => [e.id, Buffer.from(e.id)]));
   // Key objects, made once: a cipher then need not import raw key bytes per call.
   const locatorKeys = new Map<string, KeyObject>(ring.map((e) => [e.id, createSecretKey(derive(e.key, "secure-session-storage/token-locator"))]));
+  // locate's scratch, per kid: the associated data (secret ‖ kid) with the kid
+  // written once, so a call decodes the secret straight into it and the IV is
+  // a fixed view of its first 12 bytes. Bodies decode into one shared buffer.
+  // locate is synchronous, so no two calls share them at once.
+  const locateKeys = new Map(
+    ring.map((e) => {
+      const kid = Buffer.from(e.id);
+      const aad = Buffer.alloc(SECRET_BYTES + kid.length);
+      kid.copy(aad, SECRET_BYTES);
+      return [e.id, { key: locatorKeys.get(e.id)!, aad, iv: aad.subarray(0, IV_BYTES) }] as const;
+    }),
+  );
+  const bodyScratch = Buffer.alloc(BODY_SCRATCH_BYTES);
   const sealingKey = (kid: string, at: SessionLocation) => {
     const key = ringKeys.get(kid);
     if (!key) throw new Error(`sealed token secret names no known key (${kid})`);
@@ -81,18 +98,26 @@ export function createTokenLocator(ring: readonly KeyRingEntry[]): TokenLocator 
       const first = token.indexOf(".");
       const second = token.indexOf(".", first + 1);
       if (first < 0 || second < 0 || token.indexOf(".", second + 1) >= 0) return undefined;
-      const kid = token.slice(first + 1, second);
-      const key = locatorKeys.get(kid);
-      if (!key) return undefined;
-      const secret = strictBase64url(token.slice(0, first));
-      const body = strictBase64url(token.slice(second + 1));
-      if (secret?.length !== SECRET_BYTES || !body) return undefined;
-      if (body.length < TAG_BYTES + PAD_BYTES || (body.length - TAG_BYTES) % PAD_BYTES !== 0) return undefined;
+      const entry = locateKeys.get(token.slice(first + 1, second));
+      if (!entry) return undefined;
+      // Lengths first (from the text alone), then strict base64url: the same
+      // tokens pass as when the parts were decoded and then measured.
+      if (first !== SECRET_CHARS) return undefined;
+      const bodyChars = token.length - second - 1;
+      const bodyBytes = base64urlBytes(bodyChars);
+      if (bodyBytes < TAG_BYTES + PAD_BYTES || (bodyBytes - TAG_BYTES) % PAD_BYTES !== 0) return undefined;
+      const secretText = token.slice(0, first);
+      const bodyText = token.slice(second + 1);
+      if (!isStrictBase64url(secretText) || !isStrictBase64url(bodyText)) return undefined;
+      entry.aad.write(secretText, 0, SECRET_BYTES, "base64url");
+      let body = bodyScratch;
+      if (bodyBytes <= bodyScratch.length) bodyScratch.write(bodyText, 0, bodyBytes, "base64url");
+      else body = Buffer.from(bodyText, "base64url");
       try {
-        const decipher = createDecipheriv("aes-256-gcm", key, secret.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-        decipher.setAAD(Buffer.concat([secret, kidBytes.get(kid)!]));
-        decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-        const padded = decipher.update(body.subarray(0, body.length - TAG_BYTES));
+        const decipher = createDecipheriv("aes-256-gcm", entry.key, entry.iv, DECIPHER_OPTIONS);
+        decipher.setAAD(entry.aad);
+        decipher.setAuthTag(body.subarray(bodyBytes - TAG_BYTES, bodyBytes));
+        const padded = decipher.update(body.subarray(0, bodyBytes - TAG_BYTES));
         // final() checks the tag (it throws when it does not verify); GCM adds no bytes there.
         decipher.final();
         let end = padded.length;
@@ -127,9 +152,18 @@ const base64urlText = /^[A-Za-z0-9_-]+$/;
 // texts that decoding and encoding again give back, checked without a second
 // conversion on the hot path.
 function strictBase64url(text: string): Buffer | undefined {
+  return isStrictBase64url(text) ? Buffer.from(text, "base64url") : undefined;
+}
+
+function isStrictBase64url(text: string): boolean {
   const tail = text.length % 4;
-  if (tail === 1 || !base64urlText.test(text)) return undefined;
+  if (tail === 1 || !base64urlText.test(text)) return false;
   // 2 characters left over carry 1 byte (4 spare bits), 3 carry 2 bytes (2 spare bits).
-  if (tail !== 0 && (base64urlAlphabet.indexOf(text[text.length - 1]!) & (tail === 2 ? 0b1111 : 0b11)) !== 0) return undefined;
-  return Buffer.from(text, "base64url");
+  return tail === 0 || (base64urlAlphabet.indexOf(text[text.length - 1]!) & (tail === 2 ? 0b1111 : 0b11)) === 0;
+}
+
+/** The bytes a base64url text of this length decodes to; -1 for a length no byte count has. */
+function base64urlBytes(chars: number): number {
+  const tail = chars % 4;
+  return tail === 1 ? -1 : ((chars - tail) / 4) * 3 + (tail === 0 ? 0 : tail - 1);
 }
