@@ -98,6 +98,21 @@ describe("hot path", () => {
     expect(pexpireat).toBeLessThanOrEqual(11);
   });
 
+  it("a caller's token's pointer expires with its session as the hot path slides it", async () => {
+    let now = Date.now();
+    const core = coreWith(() => now);
+    const token = `eyJhbGciOiJIUzI1NiJ9.${randomBytes(24).toString("base64url")}`;
+    const { session } = await core.create({ tenantId: tenant(), userId: "slide-user", token });
+    const pointer = redisKeys.tokenPointer(session.tokenHash);
+    const before = await inspector.pexpiretime(pointer);
+    now += 60_000;
+    const slid = await core.authenticate(token, true);
+    expect(slid?.expiresAt).toBe(now + 3_600_000);
+    expect(slid!.expiresAt).toBeGreaterThan(before);
+    expect(await inspector.pexpiretime(keyOf(session))).toBe(slid!.expiresAt);
+    expect(await inspector.pexpiretime(pointer)).toBe(slid!.expiresAt);
+  });
+
   it("a minted token whose session changed to a caller's token no longer authenticates", async () => {
     const core = coreWith();
     const t = tenant();

@@ -128,6 +128,9 @@ export function createTokenLocator(ring: readonly KeyRingEntry[]): TokenLocator 
         return { tenantId: plain.slice(0, newline), sessionId: plain.slice(newline + 1) };
       } catch {
         return undefined; // GCM did not verify: not a token this ring minted
+      } finally {
+        // The secret is what makes the token a credential: it does not outlive the call.
+        entry.aad.fill(0, 0, SECRET_BYTES);
       }
     },
 

@@ -100,7 +100,7 @@ export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDis
   return {
     procedure: (path) => procedures.get(path),
 
-    async call(call, encode) {
+    async call<T>(call: UnaryCall, encode: (message: MessageShape<DescMessage>) => T) {
       const requestId = call.requestId ?? acceptRequestId(call.requestHeader.get("x-request-id"));
       const { procedure, requestHeader } = call;
       const record = outcome.begin(requestId, procedure.name, call.protocolName, requestHeader.get("traceparent"), requestHeader.get("tracestate"));
@@ -124,7 +124,13 @@ export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDis
       };
       try {
         const message = call.timeoutMs === undefined ? await invoke(call, ctx) : await withDeadline(invoke(call, ctx), call.timeoutMs);
-        const body = encode(message);
+        let body: T;
+        try {
+          body = encode(message);
+        } catch (e) {
+          // Ours alone, whatever the store's state: never mistaken for an outage.
+          throw new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+        }
         outcome.ended(record);
         return { message, body, header, trailer };
       } catch (e) {

@@ -37,7 +37,7 @@ export function sessionToFields(s: Session): string[] {
 
 /**
  * sessionFromSlideReply reads the hot path's reply (prelude.lua's
- * slide_session: st ca ua la ea it ml sl tp pf md in one NUL-separated
+ * slide_reply: st ca ua la ea it ml sl tp pf md in one NUL-separated
  * string, '0' or '' for absent) of the session at `place`. Its token stays in
  * Redis: the caller presented it.
  */

@@ -106,7 +106,7 @@ end
 -- sealed tk chunks) and save mark (cu) stay here: whoever presented the
 -- token needs neither.
 local function slide_reply(h)
-  -- (A nil would end the list early: every entry has a value.)
+  -- Every entry has a value: a nil would fail the script.
   return table.concat({h.st, h.ca or '0', h.ua or '0', h.la or '0', h.ea, h.it or '0', h.ml or '0', h.sl or '', h.tp or '', joined(h, 'pf'), joined(h, 'md')}, '\0')
 end
 -- A token pointer's value: the session key, then a space and the deadline
