@@ -1,9 +1,10 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { NodeServerRequest, NodeServerResponse } from "../transport/node-http-types.js";
-import { fromJson, toJson, ScalarType, type DescField, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { fromJson, ScalarType, type DescField, type JsonObject, type JsonValue, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { RestErrorBody } from "../../gen/sessionstorage/v1/rest_pb.js";
+import { encodeJson } from "../dispatch/json-encoder.js";
 import { LeanHeaders } from "../dispatch/lean-headers.js";
 import type { UnaryDispatcher, UnaryProcedure } from "../dispatch/unary-dispatcher.js";
 import { logSafePath } from "../observability/log-safe-path.js";
@@ -128,13 +129,12 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       detail.code = "ok";
       addTrace(detail, reply.header.get("traceparent"));
       const header = responseHeaders(reply.header.record);
-      if (unauthorized(route, reply.message)) return sendJson(res, 401, reply.body!, requestId, header);
-      if (route.emptyBody) {
+      if (reply.body === undefined) {
         header["x-request-id"] = requestId;
         res.writeHead(route.successStatus, header);
         return void res.end();
       }
-      return sendJson(res, route.successStatus, reply.body!, requestId, header);
+      return sendText(res, unauthorized(route, reply.message) ? 401 : route.successStatus, reply.body, requestId, header);
     } catch (e) {
       const error = ConnectError.from(e);
       detail.code = codeName(error.code);
@@ -211,24 +211,19 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
     return route.unauthorizedUnless !== undefined && (message as Record<string, unknown>)[route.unauthorizedUnless.localName] === false;
   }
 
-  function renderJson(route: RestRoute, message: unknown): JsonValue {
-    const opts = { useProtoFieldName: route.useProtoFieldNames, alwaysEmitImplicit: true };
+  function renderJson(route: RestRoute, message: unknown): string {
+    // toJson leaves unset message fields out; a document may list them on every reply (as null).
+    const opts = { useProtoFieldName: route.useProtoFieldNames, alwaysEmitImplicit: true, nullForUnset: route.alwaysPresent };
     const field = route.responseField;
-    let json: JsonValue;
-    if (field) {
-      const value = (message as Record<string, unknown>)[field.localName];
-      json = value ? toJson(field.message, value as never, opts) : {};
-    } else {
-      json = toJson(route.method.output, message as never, opts);
+    if (!field) return encodeJson(route.method.output, message as Message, opts);
+    const value = (message as Record<string, unknown>)[field.localName] as Message | undefined;
+    if (value) return encodeJson(field.message, value, opts);
+    const json: JsonObject = {};
+    for (const unset of route.alwaysPresent) {
+      const key = route.useProtoFieldNames ? unset.name : unset.jsonName;
+      if (!(key in json)) json[key] = null;
     }
-    // toJson leaves unset message fields out; a document may list them on every reply.
-    if (route.alwaysPresent.length > 0 && typeof json === "object" && json !== null && !Array.isArray(json)) {
-      for (const field of route.alwaysPresent) {
-        const key = route.useProtoFieldNames ? field.name : field.jsonName;
-        if (!(key in json)) json[key] = null;
-      }
-    }
-    return json;
+    return JSON.stringify(json);
   }
 
   function sendError(res: Res, route: RestRoute, error: ConnectError, requestId: string, decoding: boolean, header?: OutgoingHttpHeaders) {
@@ -340,7 +335,11 @@ function recordOf(headers: Headers): Record<string, string | string[]> {
 
 // One writeHead with every header: cheaper than a setHeader each.
 function sendJson(res: Res, status: number, body: JsonValue, requestId: string, header: OutgoingHttpHeaders = {}) {
-  const text = JSON.stringify(body);
+  sendText(res, status, JSON.stringify(body), requestId, header);
+}
+
+/** Sends JSON text already written. */
+function sendText(res: Res, status: number, text: string, requestId: string, header: OutgoingHttpHeaders = {}) {
   header["content-type"] = "application/json; charset=utf-8";
   header["content-length"] = Buffer.byteLength(text);
   header["x-request-id"] = requestId;

@@ -1,7 +1,8 @@
-import { fromBinary, fromJson, toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { fromBinary, fromJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout } from "@connectrpc/connect/protocol-connect";
 import { encodeBinary } from "../dispatch/binary-encoder.js";
+import { encodeJson } from "../dispatch/json-encoder.js";
 import { LeanHeaders, type HeaderRecord } from "../dispatch/lean-headers.js";
 import type { UnaryDispatcher, UnaryProcedure } from "../dispatch/unary-dispatcher.js";
 import type { NodeServerRequest, NodeServerResponse } from "./node-http-types.js";
@@ -122,5 +123,5 @@ function decode(procedure: UnaryProcedure, format: Format, body: Buffer): Messag
 }
 
 function encode(schema: DescMessage, format: Format, message: MessageShape<DescMessage>): string | Uint8Array {
-  return format === "json" ? JSON.stringify(toJson(schema, message)) : encodeBinary(schema, message);
+  return format === "json" ? encodeJson(schema, message) : encodeBinary(schema, message);
 }
