@@ -482,13 +482,23 @@ describe("encodeJson", () => {
     ];
     for (const structValue of structValues) {
       const withStruct = create(all) as unknown as Record<string, unknown>;
-      withStruct.struct = structValue;
       withStruct.kStruct = structValue;
       withStruct.sInt32 = NaN;
       withStruct.e = 1e100;
       fellBack = 0;
       for (const mode of modes) expectSame(all, withStruct as unknown as Message, mode);
       expect(fellBack).toBe(0);
+    }
+    // What toJson walks otherwise than JSON.stringify writes: a toJSON of an array or not enumerable
+    // (toJson never calls it), an array's own iterator (toJson follows it), nesting deeper than a profile's.
+    const hiddenToJson = Object.defineProperty({ a: 1 }, "toJSON", { value: () => "x", enumerable: false });
+    const ownIterator = Object.assign([1, 2], { [Symbol.iterator]: function* () { yield 9; } });
+    let deep: unknown = 1;
+    for (let i = 0; i < 150; i++) deep = i % 2 ? { a: deep } : [deep];
+    for (const structValue of [{ list: Object.assign([1, 2], { toJSON: () => "x" }) }, hiddenToJson, { nested: hiddenToJson }, { l: ownIterator }, { deep }]) {
+      const withStruct = create(all) as unknown as Record<string, unknown>;
+      withStruct.kStruct = structValue;
+      for (const mode of modes) expectSame(all, withStruct as unknown as Message, mode);
     }
   });
 

@@ -275,7 +275,7 @@ function fieldRender(field: DescField, mode: number): RenderField {
  */
 function messageValueRender(field: DescField & { message: DescMessage }, mode: number, unwrap: boolean): Render {
   if (field.message.typeName === "google.protobuf.Struct" && field.parent.typeName !== "google.protobuf.Value") {
-    return jsonObject;
+    return (value) => jsonObject(value, 0);
   }
   if (unwrap && !field.oneof && isWrapperDesc(field.message)) {
     return scalarRender(field.message.fields[0]!.scalar!);
@@ -513,20 +513,22 @@ function listValueMessage(m: Local): string {
  * Struct and writes that, so what a Struct cannot hold (undefined, a bigint,
  * NaN) makes it throw; anything that is no object is an empty Struct.
  */
-function jsonObject(json: unknown): string {
+function jsonObject(json: unknown, depth: number): string {
   if (typeof json !== "object" || json === null || Array.isArray(json)) return "{}";
+  // Deeper than any real profile: toJson's to write, or to overflow its stack on, as it always did.
+  if (depth > maxJsonDepth) fail();
   // Plain JSON through and through (the usual case): JSON.stringify writes just that, natively.
   if (isPlainJson(json, 0)) return JSON.stringify(json);
   const keys = Object.keys(json);
   let out = "";
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    out += (i === 0 ? "" : ",") + JSON.stringify(k) + ":" + jsonValue((json as Record<string, unknown>)[k]);
+    out += (i === 0 ? "" : ",") + JSON.stringify(k) + ":" + jsonValue((json as Record<string, unknown>)[k], depth + 1);
   }
   return "{" + out + "}";
 }
 
-function jsonValue(json: unknown): string {
+function jsonValue(json: unknown, depth: number): string {
   switch (typeof json) {
     case "number":
       return Number.isFinite(json) ? "" + json : fail();
@@ -536,9 +538,11 @@ function jsonValue(json: unknown): string {
       return json ? "true" : "false";
     case "object": {
       if (json === null) return "null";
-      if (!Array.isArray(json)) return jsonObject(json);
+      if (!Array.isArray(json)) return jsonObject(json, depth);
+      // toJson walks a list with for…of: an iterator of its own is its to follow.
+      if (depth > maxJsonDepth || Object.prototype.hasOwnProperty.call(json, Symbol.iterator)) fail();
       let out = "";
-      for (let i = 0; i < json.length; i++) out += (i === 0 ? "" : ",") + jsonValue((json as JsonValue[])[i]);
+      for (let i = 0; i < json.length; i++) out += (i === 0 ? "" : ",") + jsonValue((json as JsonValue[])[i], depth + 1);
       return "[" + out + "]";
     }
   }
@@ -551,6 +555,8 @@ function jsonValue(json: unknown): string {
  * plain (their prototype Object's or none, so no toJSON of their own to
  * call), not nested too deep. Anything else is written piece by piece.
  */
+const maxJsonDepth = 100;
+
 function isPlainJson(json: unknown, depth: number): boolean {
   switch (typeof json) {
     case "number":
@@ -561,6 +567,8 @@ function isPlainJson(json: unknown, depth: number): boolean {
     case "object": {
       if (json === null) return true;
       if (depth > 32) return false;
+      // JSON.stringify would call a toJSON (even one not enumerable) and follow no iterator; toJson the reverse.
+      if (Object.prototype.hasOwnProperty.call(json, "toJSON") || Object.prototype.hasOwnProperty.call(json, Symbol.iterator)) return false;
       const proto = Object.getPrototypeOf(json);
       if (Array.isArray(json)) {
         if (proto !== Array.prototype) return false;
