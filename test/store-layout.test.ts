@@ -18,6 +18,7 @@ import { createTokenCipher } from "../src/crypto/token-cipher.js";
 import { startRedisServer } from "../src/local/start-redis-server.js";
 import { redisKeys, tenantBuckets } from "../src/store/redis-keys.js";
 import { parseTokenPointer } from "../src/store/token-pointer-value.js";
+import { sessionFromSlideReply } from "../src/store/redis-session-codec.js";
 import { createRedisSessionStore } from "../src/store/redis-session-store.js";
 
 let server: ChildProcess;
@@ -213,6 +214,16 @@ describe("keys and fields", () => {
       expect(found).toEqual({ ...full, tokenHash: "", sealedToken: "" });
       expect(found?.tokenKind).toBe(input.token ? "caller" : "minted");
       expect(found?.sliding).toBe(input.expiresAt === undefined);
+    }
+  });
+
+  it("the hot path's reply: null is no session; a reply of any other shape is a fault, not an unknown token", () => {
+    const place = { tenantId: "t", userId: "u", suffix: "0123abcd.4567ef01" };
+    expect(sessionFromSlideReply(place, null)).toBeUndefined();
+    const fields = ["active", "1", "2", "3", "4", "5", "6", "1", "0", '{"a":"\\u0000"}', ""];
+    expect(sessionFromSlideReply(place, fields.join("\0"))).toMatchObject({ status: "active", expiresAt: 4, sliding: true, tokenKind: "minted", profile: { a: "\0" } });
+    for (const bad of [fields.slice(1).join("\0"), [...fields, ""].join("\0"), fields, 0]) {
+      expect(() => sessionFromSlideReply(place, bad)).toThrow(/unexpected reply/);
     }
   });
 

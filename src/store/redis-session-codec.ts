@@ -38,13 +38,14 @@ export function sessionToFields(s: Session): string[] {
 /**
  * sessionFromSlideReply reads the hot path's reply (prelude.lua's
  * slide_reply: st ca ua la ea it ml sl tp pf md in one NUL-separated
- * string, '0' or '' for absent) of the session at `place`. Its token stays in
- * Redis: the caller presented it.
+ * string, '0' or '' for absent) of the session at `place`; null is none.
+ * Its token stays in Redis: the caller presented it.
  */
 export function sessionFromSlideReply(place: SessionPlace, reply: unknown): Session | undefined {
-  if (typeof reply !== "string") return undefined;
-  const r = reply.split("\0");
-  if (r.length !== 11) return undefined;
+  if (reply === null) return undefined; // no such live session holds the token
+  const r = typeof reply === "string" ? reply.split("\0") : [];
+  // Anything else is a fault to see (INTERNAL, logged), not an unknown token.
+  if (r.length !== 11) throw new Error(`the hot path's script answered an unexpected reply (${r.length} fields)`);
   return {
     id: joinSessionId(place.userId, place.suffix),
     tenantId: place.tenantId,
