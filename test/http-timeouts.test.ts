@@ -47,7 +47,7 @@ test("close() ends an idle keep-alive HTTP/1.1 connection at once", async () => 
   expect(await closedWithin(socket, 1000)).toBe(true);
 }, 20_000);
 
-test("an idle HTTP/2 session is closed; one with an open stream is kept", async () => {
+test("an idle HTTP/2 session is closed, pinging or not; one with an open stream is kept", async () => {
   const t = await startTestApp({ HTTP2_IDLE_TIMEOUT_MS: "500" });
   try {
     const idle = http2.connect(t.baseUrl);
@@ -70,8 +70,16 @@ test("an idle HTTP/2 session is closed; one with an open stream is kept", async 
     watch.on("data", () => messages++);
     watch.end(Buffer.alloc(5)); // one empty HealthCheckRequest frame
 
+    // PINGs are no activity: a session that only pings is idle all the same.
+    const pinging = http2.connect(t.baseUrl);
+    const pingingClosed = new Promise<void>((resolve) => pinging.once("close", resolve));
+    pinging.on("error", () => undefined);
+    const pinger = setInterval(() => !pinging.closed && !pinging.destroyed && pinging.ping(() => undefined), 100);
+
     const closed = await Promise.race([idleClosed.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
     expect(closed).toBe(true);
+    expect(await Promise.race([pingingClosed.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))])).toBe(true);
+    clearInterval(pinger);
     await new Promise((r) => setTimeout(r, 1000));
     expect(messages).toBeGreaterThan(0);
     expect(busyClosed).toBe(false);
