@@ -10,7 +10,6 @@ import {
   createFileRegistry,
   ScalarType,
   toBinary,
-  type DescField,
   type DescFile,
   type DescMessage,
   type Message,
@@ -28,21 +27,14 @@ import {
   file_google_protobuf_type,
   file_google_protobuf_wrappers,
   FileDescriptorProtoSchema,
-  isWrapperDesc,
   ListValueSchema,
   type DescriptorProto,
   type FieldDescriptorProto,
 } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it, vi } from "vitest";
-import { file_sessionstorage_v1_auth_status_service } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
-import { file_sessionstorage_v1_client_sessions_service } from "../gen/sessionstorage/v1/client_sessions_service_pb.js";
-import { file_sessionstorage_v1_cookie_session_service } from "../gen/sessionstorage/v1/cookie_session_service_pb.js";
-import { file_sessionstorage_v1_jwks_service } from "../gen/sessionstorage/v1/jwks_service_pb.js";
-import { file_sessionstorage_v1_session_events_service } from "../gen/sessionstorage/v1/session_events_service_pb.js";
-import { file_sessionstorage_v1_session_storage_service } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
-import { file_sessionstorage_v1_sessions_service } from "../gen/sessionstorage/v1/sessions_service_pb.js";
-import { file_sessionstorage_v1_sign_out_service } from "../gen/sessionstorage/v1/sign_out_service_pb.js";
 import { encodeBinary } from "../src/dispatch/binary-encoder.js";
+import { randomMessages } from "./support/random-messages.js";
+import { apiFiles, chance, int32, int64, messagesOf, pick, scalarTypes, uint32, uint64, wrapperNames } from "./support/proto-fixtures.js";
 
 // toBinary, counted: the encoder must write valid messages itself, not hand them all on.
 const calls = vi.hoisted(() => ({ toBinary: 0 }));
@@ -53,11 +45,6 @@ vi.mock("@bufbuild/protobuf", async (original) => {
 
 // --- Two test files: every scalar, as singular, optional, repeated (packed and not), map value and oneof member.
 
-const scalarTypes = [
-  Type.DOUBLE, Type.FLOAT, Type.INT64, Type.UINT64, Type.INT32, Type.FIXED64, Type.FIXED32, Type.BOOL,
-  Type.STRING, Type.BYTES, Type.UINT32, Type.SFIXED32, Type.SFIXED64, Type.SINT32, Type.SINT64,
-];
-const wrappers = ["DoubleValue", "FloatValue", "Int64Value", "UInt64Value", "Int32Value", "UInt32Value", "BoolValue", "StringValue", "BytesValue"];
 
 function testFile(syntax: "proto2" | "proto3"): DescFile {
   const fields: Partial<FieldDescriptorProto>[] = [];
@@ -78,7 +65,7 @@ function testFile(syntax: "proto2" | "proto3"): DescFile {
     ] as FieldDescriptorProto[] });
     add({ name: `m_${name}`, type: Type.MESSAGE, typeName: `.t${syntax}.All.${entry}`, label: Label.REPEATED });
   }
-  for (const wrapper of wrappers) {
+  for (const wrapper of wrapperNames) {
     add({ name: `w_${wrapper.toLowerCase()}`, type: Type.MESSAGE, typeName: `.google.protobuf.${wrapper}` });
     add({ name: `rw_${wrapper.toLowerCase()}`, type: Type.MESSAGE, typeName: `.google.protobuf.${wrapper}`, label: Label.REPEATED });
     add({ name: `ow_${wrapper.toLowerCase()}`, type: Type.MESSAGE, typeName: `.google.protobuf.${wrapper}`, oneofIndex: 0 });
@@ -127,13 +114,7 @@ function testFile(syntax: "proto2" | "proto3"): DescFile {
 
 // --- Random messages in protobuf-es's local form.
 
-const pick = <T>(items: readonly T[]): T => items[randomInt(items.length)]!;
-const chance = (p: number) => Math.random() < p;
 const texts = ["", "a", "ASCII only", "é", "€uro", "😀 emoji", "lone \ud800 surrogate", "nul\u0000byte", "y".repeat(60), "x".repeat(200), "é".repeat(150)];
-const int32 = () => pick([0, 1, -1, 127, 128, 300, 16384, 0x7fffffff, -0x80000000, randomInt(-0x7fffffff, 0x7fffffff)]);
-const uint32 = () => pick([0, 1, 127, 128, 0xffffffff, randomInt(0, 0xffffffff)]);
-const int64 = () => pick([0n, 1n, -1n, 127n, 128n, 2n ** 63n - 1n, -(2n ** 63n), randomBytes(8).readBigInt64LE()]);
-const uint64 = () => pick([0n, 1n, 128n, 2n ** 64n - 1n, randomBytes(8).readBigUInt64LE()]);
 const double = () => pick([0, -0, 1.5, -2.25, NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE, Math.random() * 1e9]);
 
 function scalar(type: ScalarType, longAsString: boolean): unknown {
@@ -162,73 +143,22 @@ function json(depth: number): unknown {
 }
 const jsonObject = (depth: number) => Object.fromEntries(Array.from({ length: randomInt(4) }, () => [pick(texts), json(depth)]));
 
-const isStruct = (field: DescField) => field.message?.typeName === "google.protobuf.Struct" && field.parent.typeName !== "google.protobuf.Value";
-
-function messageValue(field: DescField & { message: DescMessage }, depth: number, unwrap: boolean): unknown {
-  if (isStruct(field)) return jsonObject(0);
-  if (unwrap && !field.oneof && isWrapperDesc(field.message)) return scalar(field.message.fields[0]!.scalar!, false);
-  return random(field.message, depth + 1);
-}
-
-function value(field: DescField, depth: number): unknown {
-  switch (field.fieldKind) {
-    case "scalar": return scalar(field.scalar, field.longAsString);
-    case "enum": return chance(0.8) ? pick(field.enum.values).number : int32();
-    case "message": return messageValue(field, depth, true);
-    case "list": {
-      const length = depth > 2 ? 0 : randomInt(5);
-      return Array.from({ length }, () =>
-        field.listKind === "scalar" ? scalar(field.scalar, field.longAsString)
-        : field.listKind === "enum" ? pick(field.enum.values).number
-        : messageValue(field as DescField & { message: DescMessage }, depth, false));
-    }
-    case "map": {
-      const entries = depth > 2 ? 0 : randomInt(4);
-      return Object.fromEntries(Array.from({ length: entries }, () => [
-        field.mapKey === ScalarType.STRING ? pick(texts) : field.mapKey === ScalarType.BOOL ? String(chance(0.5)) : String(int32()),
-        field.mapKind === "scalar" ? scalar(field.scalar, false)
-        : field.mapKind === "enum" ? pick(field.enum.values).number
-        : messageValue(field as DescField & { message: DescMessage }, depth, false),
-      ]));
-    }
-  }
-}
-
-function random(desc: DescMessage, depth = 0): Message {
-  const message = create(desc) as unknown as Record<string, unknown>;
-  for (const field of desc.fields) {
-    if (depth > 3 && (field.fieldKind === "message" || field.fieldKind === "list" || field.fieldKind === "map")) continue;
-    if (!chance(0.7)) continue;
-    if (field.oneof) {
-      if (chance(0.5)) message[field.oneof.localName] = { case: field.localName, value: value(field, depth) };
-    } else {
-      message[field.localName] = value(field, depth);
-    }
-  }
-  if (chance(0.1)) message.$unknown = [{ no: 9999, wireType: 2, data: new Uint8Array([3, 1, 2, 3]) }];
-  return message as unknown as Message;
-}
+const random = randomMessages({
+  scalar,
+  jsonObject,
+  mapKey: (type) => (type === ScalarType.STRING ? pick(texts) : type === ScalarType.BOOL ? String(chance(0.5)) : String(int32())),
+  listEnumDeclared: 1,
+  mapEntries: 4,
+  maxDepth: 3,
+  set: () => chance(0.7),
+});
 
 // --- The schemas.
 
-const apiFiles = [
-  file_sessionstorage_v1_auth_status_service, file_sessionstorage_v1_client_sessions_service, file_sessionstorage_v1_cookie_session_service,
-  file_sessionstorage_v1_jwks_service, file_sessionstorage_v1_session_events_service, file_sessionstorage_v1_session_storage_service,
-  file_sessionstorage_v1_sessions_service, file_sessionstorage_v1_sign_out_service,
-];
 const wktFiles = [
   file_google_protobuf_struct, file_google_protobuf_wrappers, file_google_protobuf_timestamp, file_google_protobuf_duration,
   file_google_protobuf_any, file_google_protobuf_type, file_google_protobuf_api, file_google_protobuf_descriptor,
 ];
-const messagesOf = (file: DescFile): DescMessage[] => {
-  const all: DescMessage[] = [];
-  const walk = (m: DescMessage) => {
-    all.push(m);
-    m.nestedMessages.forEach(walk);
-  };
-  file.messages.forEach(walk);
-  return all;
-};
 
 let fellBack = 0;
 

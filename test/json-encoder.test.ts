@@ -35,7 +35,6 @@ import {
   file_google_protobuf_wrappers,
   FileDescriptorProtoSchema,
   hasCustomJsonRepresentation,
-  isWrapperDesc,
   StructSchema,
   TimestampSchema,
   ValueSchema,
@@ -44,16 +43,10 @@ import {
 } from "@bufbuild/protobuf/wkt";
 import { protoCamelCase } from "@bufbuild/protobuf/reflect";
 import { describe, expect, it, vi } from "vitest";
-import { file_sessionstorage_v1_auth_status_service, GetAuthStatusResponseSchema } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
-import { file_sessionstorage_v1_client_sessions_service } from "../gen/sessionstorage/v1/client_sessions_service_pb.js";
-import { file_sessionstorage_v1_cookie_session_service } from "../gen/sessionstorage/v1/cookie_session_service_pb.js";
-import { file_sessionstorage_v1_jwks_service } from "../gen/sessionstorage/v1/jwks_service_pb.js";
-import { file_sessionstorage_v1_rest } from "../gen/sessionstorage/v1/rest_pb.js";
-import { file_sessionstorage_v1_session_events_service } from "../gen/sessionstorage/v1/session_events_service_pb.js";
-import { file_sessionstorage_v1_session_storage_service } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
-import { file_sessionstorage_v1_sessions_service } from "../gen/sessionstorage/v1/sessions_service_pb.js";
-import { file_sessionstorage_v1_sign_out_service } from "../gen/sessionstorage/v1/sign_out_service_pb.js";
+import { GetAuthStatusResponseSchema } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
 import { encodeJson, type JsonEncodeOptions } from "../src/dispatch/json-encoder.js";
+import { randomMessages } from "./support/random-messages.js";
+import { apiFiles, chance, int32, int64, messagesOf, pick, scalarTypes, uint32, uint64, wrapperNames } from "./support/proto-fixtures.js";
 
 // toJson, counted: the encoder must write valid messages itself, not hand them all on.
 const calls = vi.hoisted(() => ({ toJson: 0 }));
@@ -64,14 +57,9 @@ vi.mock("@bufbuild/protobuf", async (original) => {
 
 // --- Two test files: every scalar, as singular, optional, repeated, map value and oneof member; every map key kind; the WKTs.
 
-const scalarTypes = [
-  Type.DOUBLE, Type.FLOAT, Type.INT64, Type.UINT64, Type.INT32, Type.FIXED64, Type.FIXED32, Type.BOOL,
-  Type.STRING, Type.BYTES, Type.UINT32, Type.SFIXED32, Type.SFIXED64, Type.SINT32, Type.SINT64,
-];
 const mapKeyTypes = [
   Type.INT64, Type.UINT64, Type.INT32, Type.FIXED64, Type.FIXED32, Type.BOOL, Type.STRING, Type.UINT32, Type.SFIXED32, Type.SFIXED64, Type.SINT32, Type.SINT64,
 ];
-const wrappers = ["DoubleValue", "FloatValue", "Int64Value", "UInt64Value", "Int32Value", "UInt32Value", "BoolValue", "StringValue", "BytesValue"];
 const wkts = ["Timestamp", "Duration", "FieldMask", "Any", "Empty", "Value", "ListValue", "Struct"];
 
 function testFile(syntax: "proto2" | "proto3"): DescFile {
@@ -96,7 +84,7 @@ function testFile(syntax: "proto2" | "proto3"): DescFile {
     mapOf(name, Type.STRING, { type });
   }
   for (const type of mapKeyTypes) mapOf(`key_${Type[type].toLowerCase()}`, type, { type: Type.STRING });
-  for (const wrapper of wrappers) {
+  for (const wrapper of wrapperNames) {
     add({ name: `w_${wrapper.toLowerCase()}`, type: Type.MESSAGE, typeName: `.google.protobuf.${wrapper}` });
     add({ name: `rw_${wrapper.toLowerCase()}`, type: Type.MESSAGE, typeName: `.google.protobuf.${wrapper}`, label: Label.REPEATED });
     add({ name: `ow_${wrapper.toLowerCase()}`, type: Type.MESSAGE, typeName: `.google.protobuf.${wrapper}`, oneofIndex: 0 });
@@ -166,16 +154,10 @@ const wktDeps: [string, DescFile][] = [
 // --- Random messages in protobuf-es's local form. `bad` is the odds of a value toJson refuses, where there is one.
 
 let bad = 0;
-const pick = <T>(items: readonly T[]): T => items[randomInt(items.length)]!;
-const chance = (p: number) => Math.random() < p;
 const texts = [
   "", "a", "ASCII only", "é", "€uro", "😀 emoji", "lone \ud800 surrogate", "nul\u0000byte", "quote \" back\\slash", "\n\t\u001f\u007f\u2028",
   "</script>", "y".repeat(60), "é".repeat(150), "__proto__", "constructor", "0", "7", "-1", "4294967295", "4294967294", "01",
 ];
-const int32 = () => pick([0, 1, -1, 127, 128, 300, 16384, 0x7fffffff, -0x80000000, randomInt(-0x7fffffff, 0x7fffffff)]);
-const uint32 = () => pick([0, 1, 127, 128, 0xffffffff, randomInt(0, 0xffffffff)]);
-const int64 = () => pick([0n, 1n, -1n, 127n, 128n, 2n ** 63n - 1n, -(2n ** 63n), randomBytes(8).readBigInt64LE()]);
-const uint64 = () => pick([0n, 1n, 128n, 2n ** 64n - 1n, randomBytes(8).readBigUInt64LE()]);
 const double = () => pick([0, -0, 1.5, -2.25, NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE, 1e21, 1e-7, 0.1 + 0.2, Math.random() * 1e9]);
 const finite = () => pick([0, -0, 1.5, -2.25, Number.MAX_VALUE, Number.MIN_VALUE, 1e21, 1e-7, 0.1 + 0.2, Math.random() * 1e9, -randomInt(1e9)]);
 
@@ -259,81 +241,25 @@ function valueKind(depth: number): { case: string; value: unknown } {
   }
 }
 
-const isStruct = (field: DescField) => field.message?.typeName === "google.protobuf.Struct" && field.parent.typeName !== "google.protobuf.Value";
-
-function messageValue(field: DescField & { message: DescMessage }, depth: number, unwrap: boolean): unknown {
-  if (isStruct(field)) return jsonObject(0);
-  if (unwrap && !field.oneof && isWrapperDesc(field.message)) return scalar(field.message.fields[0]!.scalar!, false);
-  return random(field.message, depth + 1);
-}
-
-function value(field: DescField, depth: number): unknown {
-  switch (field.fieldKind) {
-    case "scalar": return scalar(field.scalar, field.longAsString);
-    case "enum": return chance(0.8) ? pick(field.enum.values).number : int32();
-    case "message": return messageValue(field, depth, true);
-    case "list": {
-      const length = depth > 2 ? 0 : randomInt(5);
-      return Array.from({ length }, () =>
-        field.listKind === "scalar" ? scalar(field.scalar, field.longAsString)
-        : field.listKind === "enum" ? (chance(0.9) ? pick(field.enum.values).number : int32())
-        : messageValue(field as DescField & { message: DescMessage }, depth, false));
-    }
-    case "map": {
-      const entries = depth > 2 ? 0 : randomInt(5);
-      return Object.fromEntries(Array.from({ length: entries }, () => [
-        mapKey(field.mapKey),
-        field.mapKind === "scalar" ? scalar(field.scalar, false)
-        : field.mapKind === "enum" ? pick(field.enum.values).number
-        : messageValue(field as DescField & { message: DescMessage }, depth, false),
-      ]));
-    }
-  }
-}
-
-function random(desc: DescMessage, depth = 0): Message {
-  const wkt = wktValue(desc, depth);
-  if (wkt) return wkt;
-  const message = create(desc) as unknown as Record<string, unknown>;
-  for (const field of desc.fields) {
-    if (depth > 2 && (field.fieldKind === "message" || field.fieldKind === "list" || field.fieldKind === "map")) continue;
-    // Recursion one level deep: the test files' message is large.
-    if (field.message === desc && depth > 0) continue;
-    // A proto2 required field is set, but at the odds of a bad value.
-    const required = field.presence === 3; /* LEGACY_REQUIRED */
-    if (required ? chance(bad) : !chance(0.5)) continue;
-    if (field.oneof) {
-      if (chance(0.5)) message[field.oneof.localName] = { case: field.localName, value: value(field, depth) };
-    } else {
-      message[field.localName] = value(field, depth);
-    }
-  }
-  // Unknown fields: toJson without a registry leaves them out.
-  if (chance(0.1)) message.$unknown = [{ no: 9999, wireType: 2, data: new Uint8Array([3, 1, 2, 3]) }];
-  return message as unknown as Message;
-}
+const random = randomMessages({
+  scalar,
+  jsonObject,
+  mapKey,
+  listEnumDeclared: 0.9,
+  mapEntries: 5,
+  maxDepth: 2,
+  special: wktValue,
+  // Recursion one level deep (the test files' message is large); a proto2 required field is set, but at the odds of a bad value.
+  set: (field, desc, depth) => !(field.message === desc && depth > 0) && (field.presence === 3 /* LEGACY_REQUIRED */ ? !chance(bad) : chance(0.5)),
+});
 
 // --- The schemas.
 
-const apiFiles = [
-  file_sessionstorage_v1_auth_status_service, file_sessionstorage_v1_client_sessions_service, file_sessionstorage_v1_cookie_session_service,
-  file_sessionstorage_v1_jwks_service, file_sessionstorage_v1_session_events_service, file_sessionstorage_v1_session_storage_service,
-  file_sessionstorage_v1_sessions_service, file_sessionstorage_v1_sign_out_service, file_sessionstorage_v1_rest,
-];
 const wktFiles = [
   file_google_protobuf_struct, file_google_protobuf_wrappers, file_google_protobuf_timestamp, file_google_protobuf_duration,
   file_google_protobuf_any, file_google_protobuf_type, file_google_protobuf_api, file_google_protobuf_descriptor,
   file_google_protobuf_field_mask, file_google_protobuf_empty,
 ];
-const messagesOf = (file: DescFile): DescMessage[] => {
-  const all: DescMessage[] = [];
-  const walk = (m: DescMessage) => {
-    all.push(m);
-    m.nestedMessages.forEach(walk);
-  };
-  file.messages.forEach(walk);
-  return all;
-};
 
 const modes: JsonEncodeOptions[] = [
   {},
