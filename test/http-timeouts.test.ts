@@ -49,6 +49,7 @@ test("close() ends an idle keep-alive HTTP/1.1 connection at once", async () => 
 
 test("an idle HTTP/2 session is closed, pinging or not; one with an open stream is kept", async () => {
   const t = await startTestApp({ HTTP2_IDLE_TIMEOUT_MS: "500" });
+  let pinger: NodeJS.Timeout | undefined;
   try {
     const idle = http2.connect(t.baseUrl);
     const idleClosed = new Promise<void>((resolve) => idle.once("close", resolve));
@@ -74,12 +75,11 @@ test("an idle HTTP/2 session is closed, pinging or not; one with an open stream 
     const pinging = http2.connect(t.baseUrl);
     const pingingClosed = new Promise<void>((resolve) => pinging.once("close", resolve));
     pinging.on("error", () => undefined);
-    const pinger = setInterval(() => !pinging.closed && !pinging.destroyed && pinging.ping(() => undefined), 100);
+    pinger = setInterval(() => !pinging.closed && !pinging.destroyed && pinging.ping(() => undefined), 100);
 
     const closed = await Promise.race([idleClosed.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
     expect(closed).toBe(true);
     expect(await Promise.race([pingingClosed.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))])).toBe(true);
-    clearInterval(pinger);
     await new Promise((r) => setTimeout(r, 1000));
     expect(messages).toBeGreaterThan(0);
     expect(busyClosed).toBe(false);
@@ -87,6 +87,7 @@ test("an idle HTTP/2 session is closed, pinging or not; one with an open stream 
     watch.close();
     expect(await Promise.race([busyClosing, new Promise((r) => setTimeout(() => r(false), 5000))])).toBe(true);
   } finally {
+    clearInterval(pinger);
     await t.close();
   }
 }, 20_000);
