@@ -121,7 +121,7 @@ export function createApp(config: Config, deps: { redis: RedisClient; logger: Lo
     cipher: createTokenCipher(config.tokenEncryptionKeys),
     // 128 bits: unique enough for lookups, and short in every key and hash.
     tokenHash: createKeyedHash(config.tokenHmacKey, "token-lookup", 16),
-    tokenLocator: createTokenLocator(config.tokenEncryptionKeys),
+    tokenLocator: createTokenLocator(config.tokenEncryptionKeys, config.tokenFormat),
     config,
     observer: metrics,
   });

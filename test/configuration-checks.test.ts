@@ -186,6 +186,18 @@ describe("REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS", () => {
   });
 });
 
+describe("TOKEN_FORMAT", () => {
+  test("mints format 2 by default; 1 while replicas that read only format 1 still run", () => {
+    expect(parse({}).tokenFormat).toBe(2);
+    expect(parse({ TOKEN_FORMAT: "1" }).tokenFormat).toBe(1);
+    expect(parse({ TOKEN_FORMAT: "2" }).tokenFormat).toBe(2);
+  });
+
+  test.each(["0", "3", "v2", "2.0"])("%j is refused, naming the variable", (value) => {
+    expect(problems({ TOKEN_FORMAT: value })).toContain("TOKEN_FORMAT: ");
+  });
+});
+
 describe("WEBHOOKS and WEBHOOK_SECRETS", () => {
   const whsec = (bytes = 32) => `whsec_${randomBytes(bytes).toString("base64")}`;
 

@@ -15,12 +15,14 @@ type Json = Record<string, any>;
 
 let one: TestApp;
 let two: TestApp;
+/** A replica minting the first token format, as during an upgrade from a release that reads only it. */
+let upgrading: TestApp;
 beforeAll(async () => {
   const secrets = await makeTestSecrets();
-  [one, two] = await Promise.all([startTestApp({}, secrets), startTestApp({}, secrets)]);
+  [one, two, upgrading] = await Promise.all([startTestApp({}, secrets), startTestApp({}, secrets), startTestApp({ TOKEN_FORMAT: "1" }, secrets)]);
 });
 afterAll(async () => {
-  await Promise.all([one?.close(), two?.close()]);
+  await Promise.all([one?.close(), two?.close(), upgrading?.close()]);
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -115,6 +117,23 @@ describe("two service instances on one Redis", () => {
           algorithms: ["ES256"],
         });
         expect(payload).toMatchObject({ sub: userId, sid: s.id });
+      }
+    }
+  });
+
+  test("TOKEN_FORMAT=1 mints the first format; every replica validates, slides and shows both formats' tokens", async () => {
+    const old = await create(upgrading, uid());
+    const fresh = await create(one, uid());
+    // Format 1 seals with AES-GCM (a 16-byte tag over a multiple of 32), format 2 pads to a multiple of 32.
+    expect(Buffer.from(old.token.split(".")[2]!, "base64url").length % 32).toBe(16);
+    expect(Buffer.from(fresh.token.split(".")[2]!, "base64url").length % 32).toBe(0);
+    for (const s of [old, fresh]) {
+      for (const app of [one, two, upgrading]) {
+        const res = await status(app, s.token);
+        expect(res.status).toBe(200);
+        expect((await grpcStatus(app, s.token)).valid).toBe(true);
+        const shown = await jsonCall(app, "GET", `/api/v1/session-storage/${encodeURIComponent(s.id)}`, app.clientA.headers);
+        expect(shown.body.token).toBe(s.token);
       }
     }
   });

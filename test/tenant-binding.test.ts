@@ -17,6 +17,7 @@ import { ConfigError, parseConfig } from "../src/config/config.js";
 import { createJwtIssuer } from "../src/crypto/jwt-issuer.js";
 import { checkCookieOptions, expiredSessionCookie, sessionCookie } from "../src/services/session-cookie.js";
 import { redisKeys } from "../src/store/redis-keys.js";
+import { monitorDuring } from "./support/monitor-during.js";
 import { startTestApp, type TestApp, type TestClient } from "./support/test-app.js";
 
 type Json = Record<string, any>;
@@ -274,6 +275,66 @@ describe("JWTs name their audience: the owning API client", () => {
 });
 
 // ---------- 3. no takeover across tenants ----------
+
+describe("a minted token's location is sealed, but only its token hash makes it a credential", () => {
+  /** The token with its body's location replaced: the keystream comes from the token itself (format 2 XORs it). */
+  function forgeLocation(own: Saved, location: string): string {
+    const [secret, kid, bodyText] = own.token.split(".") as [string, string, string];
+    const body = Buffer.from(bodyText, "base64url");
+    const plain = (text: string) => Buffer.concat([Buffer.from(text), Buffer.alloc(body.length - text.length)]);
+    const ownText = `${own.client.id}\n${own.id}`;
+    expect(location.length).toBe(ownText.length);
+    const forged = body.map((b, i) => b ^ plain(ownText)[i]! ^ plain(location)[i]!);
+    return `${secret}.${kid}.${Buffer.from(forged).toString("base64url")}`;
+  }
+
+  test("a token forged from one's own to name another session, of its tenant or another, is refused on every face and slides nothing", async () => {
+    const mine = await save(t.clientA);
+    const client = createClient(AuthStatusService, createGrpcTransport({ baseUrl: t.baseUrl }));
+    for (const victim of [await save(t.clientA), await save(t.clientB)]) {
+      const forged = forgeLocation(mine, `${victim.client.id}\n${victim.id}`);
+      const before = await stored(victim);
+      await sleep(20);
+      expect((await rest("GET", "/auth/status", bearer(forged))).status).toBe(401);
+      expect((await rest("GET", "/auth/status", { ...bearer(forged), ...victim.client.headers })).status).toBe(401);
+      expect((await rest("GET", "/api/v1/session-storage/current", bearer(forged))).status).toBe(401);
+      expect((await client.getAuthStatus({}, { headers: bearer(forged) })).valid).toBe(false);
+      // Decoding as a minted token, it can never be stored as a caller's token either.
+      expect((await rest("POST", "/api/v1/session-storage", victim.client.headers, { user_id: uid(), token: forged })).status).toBe(409);
+      const after = await stored(victim);
+      expect([after.la, after.ea]).toEqual([before.la, before.ea]);
+      // The real tokens are untouched.
+      expect((await rest("GET", "/auth/status", bearer(victim.token))).body.valid).toBe(true);
+    }
+    expect((await rest("GET", "/auth/status", bearer(mine.token))).body.valid).toBe(true);
+  });
+
+  test("a forged location no session can have (braces, a colon, a bad id) is an unknown token", async () => {
+    const mine = await save(t.clientA);
+    const own = `${mine.client.id}\n${mine.id}`;
+    const edits = [
+      `{${own.slice(1)}`, // a tenant id with a brace (a Redis hash tag)
+      `${own.slice(0, 3)}:${own.slice(4)}`, // a colon in the tenant id
+      `${own.slice(0, own.indexOf("\n") + 1)}}${own.slice(own.indexOf("\n") + 2)}`, // a brace in the user id
+      `${own.slice(0, -3)}xyz`, // not a session id's suffix
+    ];
+    const tenantSuffix = t.clientA.id.slice(-8);
+    for (const location of edits) {
+      const forged = forgeLocation(mine, location);
+      const window = await monitorDuring(t.redis, async () => {
+        expect((await rest("GET", "/auth/status", bearer(forged))).status, location).toBe(401);
+        expect((await rest("GET", "/auth/status", { ...bearer(forged), ...t.clientA.headers })).status, location).toBe(401);
+      });
+      // Refused before Redis: no command named a session key of the tenant (other test files share the server).
+      expect(window.filter((l) => l.args.some((a) => a.includes(tenantSuffix) && a.includes("}:s:"))), location).toEqual([]);
+    }
+    // The same window does see a real lookup.
+    const window = await monitorDuring(t.redis, async () => {
+      expect((await rest("GET", "/auth/status", bearer(mine.token))).status).toBe(200);
+    });
+    expect(window.filter((l) => l.args.some((a) => a.includes(tenantSuffix) && a.includes("}:s:"))).length).toBeGreaterThan(0);
+  });
+});
 
 describe("a caller's token never passes to another tenant", () => {
   async function endedBy(client: TestClient, token: string, how: "end" | "remove" = "end"): Promise<Saved> {

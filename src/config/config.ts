@@ -6,6 +6,7 @@ import { parseKeyRing, type KeyRingEntry } from "./parse-key-ring.js";
 import { parseWebhooks, type Webhook } from "./parse-webhooks.js";
 import { parseTraceSampling, type TraceSampling } from "./parse-trace-sampling.js";
 import { reservedClaims } from "../crypto/jwt-issuer.js";
+import type { TokenFormat } from "../crypto/token-locator.js";
 
 /** Config is the service's validated configuration; parsed once, then frozen. */
 export interface Config {
@@ -23,6 +24,11 @@ export interface Config {
   readonly apiClients: readonly ApiClient[];
   /** AES-256-GCM keys for tokens at rest; the first one encrypts. */
   readonly tokenEncryptionKeys: readonly KeyRingEntry[];
+  /**
+   * The format new minted tokens take (token-locator.ts); both are always
+   * read. 1 only while replicas of a release that reads only format 1 still run.
+   */
+  readonly tokenFormat: TokenFormat;
   /** HMAC-SHA-256 key for token lookups and page tokens. */
   readonly tokenHmacKey: Buffer;
   /** ES256 private JWKs (JSON); the first one signs, all are published. */
@@ -174,6 +180,10 @@ export function parseConfig(env: Env): Config {
     redisWaitTimeoutMs: read("REDIS_WAIT_TIMEOUT_MS", int(1, 800), 500),
     apiClients,
     tokenEncryptionKeys: read("TOKEN_ENCRYPTION_KEYS", parseKeyRing),
+    tokenFormat: read("TOKEN_FORMAT", (v): TokenFormat => {
+      if (v !== "1" && v !== "2") throw new Error(`"${v}" is not 1 or 2`);
+      return v === "1" ? 1 : 2;
+    }, 2),
     tokenHmacKey: read("TOKEN_HMAC_KEY", (v) => {
       const key = Buffer.from(v, "base64");
       if (key.length < 32) throw new Error("must be at least 32 bytes, base64");

@@ -1,3 +1,4 @@
+import { limits } from "../core/limits.js";
 import { apiClientSecretProblem } from "./api-client-secret-rule.js";
 
 /** ApiClient is one backend service allowed to call the API; it is a tenant. */
@@ -6,7 +7,8 @@ export interface ApiClient {
   readonly secret: string;
 }
 
-const clientIdPattern = /^[A-Za-z0-9_.-]{1,64}$/;
+// A client is a tenant: its id is a tenant id.
+const clientIdPattern = limits.tenantIdPattern;
 
 /**
  * parseApiClients reads "id:secret,id:secret" and reports every problem at

@@ -1,5 +1,7 @@
 /** Input limits, in one place so every face enforces the same ones. */
 export const limits = Object.freeze({
+  /** Tenant ids (API client ids): no ':', '/' or braces, which delimit Redis keys and hash tags. */
+  tenantIdPattern: /^[A-Za-z0-9_.-]{1,64}$/,
   /** User ids: printable, no braces (they delimit Redis hash tags), no spaces. */
   userIdPattern: /^[A-Za-z0-9_@:+=-][A-Za-z0-9_@:+=.-]{0,127}$/,
   /** 32 at least, so the 12 characters of a token preview leave 20 unknown. */

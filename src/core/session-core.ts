@@ -7,7 +7,7 @@ import { ignoreSessionChanges, type SessionObserver } from "./session-observer.j
 import { LimitReachedError, TokenInUseError, type SessionChange, type SessionPage, type SessionStore, type TenantPageRequest } from "../store/session-store.js";
 import { limits } from "./limits.js";
 import type { JsonObject, Session, SessionMetadata } from "./session.js";
-import { newSessionId } from "./session-id.js";
+import { newSessionId, userIdOfSessionId } from "./session-id.js";
 import { sessionNotFound } from "./session-not-found.js";
 
 /** NewSession is what a caller gives to create a session. */
@@ -201,8 +201,14 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
     async authenticate(token, slide, tenantId) {
       if (token.length < limits.tokenMinLength || token.length > limits.tokenMaxLength) return undefined;
       const at = tokenLocator.locate(token);
-      // A minted token names its tenant: another tenant's needs no Redis call.
-      if (at && tenantId !== undefined && at.tenantId !== tenantId) return undefined;
+      if (at) {
+        // A minted token names its tenant: another tenant's needs no Redis call.
+        if (tenantId === undefined ? !limits.tenantIdPattern.test(at.tenantId) : at.tenantId !== tenantId) return undefined;
+        // Nor does a location no session can have (a forged one: the locator
+        // does not authenticate it, the token hash in the store does).
+        const userId = userIdOfSessionId(at.sessionId);
+        if (userId === undefined || !limits.userIdPattern.test(userId)) return undefined;
+      }
       return store.findByToken({ hash: tokenHash.digest(token), at, tenantId }, now(), slide);
     },
 

@@ -1,11 +1,10 @@
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import type { KeyRingEntry } from "../config/parse-key-ring.js";
+import { createGcmLocationSeal } from "./gcm-location-seal.js";
+import type { LocationSeal } from "./location-seal.js";
+import { createStreamLocationSeal } from "./stream-location-seal.js";
 
 const SECRET_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-// The location is padded to a multiple of this, so a token's length says little about it.
-const PAD_BYTES = 32;
 // RFC 3394 key wrap: its fixed initial value is the integrity check.
 const WRAP_IV = Buffer.from("a6a6a6a6a6a6a6a6", "hex");
 const WRAPPED_BYTES = SECRET_BYTES + 8;
@@ -13,7 +12,11 @@ const WRAPPED_BYTES = SECRET_BYTES + 8;
 const SECRET_CHARS = 43;
 // Bodies up to this many bytes decode into a reused buffer (longer ones get their own).
 const BODY_SCRATCH_BYTES = 1024;
-const DECIPHER_OPTIONS = { authTagLength: TAG_BYTES };
+// The sealed secret's separator names the token's format: "<kid>.<…>" format 1, "<kid>:<…>" format 2.
+const sealedPattern = /^([A-Za-z0-9_-]+)([.:])([A-Za-z0-9_-]+)$/;
+
+/** TokenFormat is how a minted token seals its location: 1 AES-256-GCM, 2 an HKDF keystream. */
+export type TokenFormat = 1 | 2;
 
 /** SessionLocation names one session: where a minted token points. */
 export interface SessionLocation {
@@ -23,7 +26,7 @@ export interface SessionLocation {
 
 /** TokenLocator mints tokens that carry their session's location, encrypted. */
 export interface TokenLocator {
-  /** Mints a token for a session, and its secret sealed for storage ("<kid>.<wrapped secret>"). */
+  /** Mints a token for a session, and its secret sealed for storage ("<kid>.<wrapped secret>" or "<kid>:…"). */
   mint(at: SessionLocation): { token: string; sealed: string };
   /** The session a minted token names; undefined for anything this ring did not mint. */
   locate(token: string): SessionLocation | undefined;
@@ -34,55 +37,41 @@ export interface TokenLocator {
 /**
  * createTokenLocator returns a locator over the token encryption key ring.
  *
- * A minted token is "<base64url secret>.<kid>.<base64url ciphertext+tag>":
- * 32 CSPRNG bytes, then AES-256-GCM of "tenant\nsession id" (zero-padded to
- * a multiple of 32 bytes) under a key derived (HKDF, "token-locator") from
- * ring key <kid>, with the first 12 secret bytes as IV and secret+kid as
- * associated data. A fresh secret per token keeps IVs from repeating, and
- * the same secret always rebuilds the same token.
+ * A minted token is "<base64url secret>.<kid>.<base64url body>": 32 CSPRNG
+ * bytes, then the session's location sealed under ring key <kid> and the
+ * secret, by format 1 (gcm-location-seal.ts) or 2 (stream-location-seal.ts).
+ * Both are always read, whatever `mintFormat` says; their bodies' lengths
+ * never coincide. A fresh secret per token keeps IVs and keystreams from
+ * repeating, and the same secret always rebuilds the same token.
  *
  * The secret is stored sealed with AES key wrap (RFC 3394, NIST SP 800-38F
  * KW) under a key derived per session (HKDF of ring key <kid>, bound to the
  * tenant and session id): deterministic, authenticated, and 40 bytes, so the
- * sealed value ("<kid>.<54 base64url>") fits one compact Redis hash value
- * where AES-GCM's IV and tag would not. The first key mints; every key
- * decodes, so keys rotate by prepending.
+ * sealed value ("<kid>.<54 base64url>", ":" for format 2) fits one compact
+ * Redis hash value where AES-GCM's IV and tag would not. The first key
+ * mints; every key decodes, so keys rotate by prepending.
  */
-export function createTokenLocator(ring: readonly KeyRingEntry[]): TokenLocator {
+export function createTokenLocator(ring: readonly KeyRingEntry[], mintFormat: TokenFormat = 2): TokenLocator {
   const active = ring[0];
   if (!active) throw new Error("token locator needs at least one key");
-  const derive = (key: Buffer, info: string) => Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), info, 32));
   const ringKeys = new Map(ring.map((e) => [e.id, e.key]));
-  // Key objects, made once: a cipher then need not import raw key bytes per call.
-  const locatorKeys = new Map<string, KeyObject>(ring.map((e) => [e.id, createSecretKey(derive(e.key, "secure-session-storage/token-locator"))]));
-  // locate's scratch, per kid: the associated data (secret ‖ kid) with the kid
-  // written once, so a call decodes the secret straight into it and the IV is
-  // a fixed view of its first 12 bytes. Bodies decode into one shared buffer.
-  // locate is synchronous, so no two calls share them at once.
-  const locateKeys = new Map(
-    ring.map((e) => {
-      const kid = Buffer.from(e.id);
-      const aad = Buffer.alloc(SECRET_BYTES + kid.length);
-      kid.copy(aad, SECRET_BYTES);
-      return [e.id, { key: locatorKeys.get(e.id)!, aad, iv: aad.subarray(0, IV_BYTES) }] as const;
-    }),
+  // Each kid's seals, made once: index 0 is format 1, index 1 format 2.
+  const seals = new Map<string, readonly [LocationSeal, LocationSeal]>(
+    ring.map((e) => [e.id, [createGcmLocationSeal(e.key, e.id), createStreamLocationSeal(e.key)]]),
   );
+  // locate's scratch: it is synchronous, so no two calls share these at once.
+  const secretScratch = Buffer.alloc(SECRET_BYTES);
   const bodyScratch = Buffer.alloc(BODY_SCRATCH_BYTES);
   const sealingKey = (kid: string, at: SessionLocation) => {
     const key = ringKeys.get(kid);
     if (!key) throw new Error(`sealed token secret names no known key (${kid})`);
-    return derive(key, `secure-session-storage/token-secret\n${at.tenantId}\n${at.sessionId}`);
+    return Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), `secure-session-storage/token-secret\n${at.tenantId}\n${at.sessionId}`, 32));
   };
 
-  function build(secret: Buffer, kid: string, at: SessionLocation): string {
-    const key = locatorKeys.get(kid);
-    if (!key) throw new Error(`minted token names no known key (${kid})`);
-    const plain = Buffer.from(`${at.tenantId}\n${at.sessionId}`, "utf8");
-    const padded = Buffer.alloc(Math.ceil(plain.length / PAD_BYTES) * PAD_BYTES);
-    plain.copy(padded);
-    const cipher = createCipheriv("aes-256-gcm", key, secret.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.concat([secret, Buffer.from(kid)]));
-    const body = Buffer.concat([cipher.update(padded), cipher.final(), cipher.getAuthTag()]);
+  function build(secret: Buffer, kid: string, format: TokenFormat, at: SessionLocation): string {
+    const seal = seals.get(kid)?.[format - 1];
+    if (!seal) throw new Error(`minted token names no known key (${kid})`);
+    const body = seal.seal(secret, `${at.tenantId}\n${at.sessionId}`);
     return `${secret.toString("base64url")}.${kid}.${body.toString("base64url")}`;
   }
 
@@ -91,57 +80,51 @@ export function createTokenLocator(ring: readonly KeyRingEntry[]): TokenLocator 
       const secret = randomBytes(SECRET_BYTES);
       const wrap = createCipheriv("id-aes256-wrap", sealingKey(active.id, at), WRAP_IV);
       const wrapped = Buffer.concat([wrap.update(secret), wrap.final()]);
-      return { token: build(secret, active.id, at), sealed: `${active.id}.${wrapped.toString("base64url")}` };
+      const separator = mintFormat === 2 ? ":" : ".";
+      return { token: build(secret, active.id, mintFormat, at), sealed: `${active.id}${separator}${wrapped.toString("base64url")}` };
     },
 
     locate(token) {
       const first = token.indexOf(".");
       const second = token.indexOf(".", first + 1);
       if (first < 0 || second < 0 || token.indexOf(".", second + 1) >= 0) return undefined;
-      const entry = locateKeys.get(token.slice(first + 1, second));
-      if (!entry) return undefined;
+      const kidSeals = seals.get(token.slice(first + 1, second));
+      if (!kidSeals) return undefined;
       // Lengths first (from the text alone), then strict base64url: the same
       // tokens pass as when the parts were decoded and then measured.
       if (first !== SECRET_CHARS) return undefined;
       const bodyChars = token.length - second - 1;
       const bodyBytes = base64urlBytes(bodyChars);
-      if (bodyBytes < TAG_BYTES + PAD_BYTES || (bodyBytes - TAG_BYTES) % PAD_BYTES !== 0) return undefined;
+      const seal = kidSeals[1].fits(bodyBytes) ? kidSeals[1] : kidSeals[0].fits(bodyBytes) ? kidSeals[0] : undefined;
+      if (!seal) return undefined;
       const secretText = token.slice(0, first);
       const bodyText = token.slice(second + 1);
       if (!isStrictBase64url(secretText) || !isStrictBase64url(bodyText)) return undefined;
-      entry.aad.write(secretText, 0, SECRET_BYTES, "base64url");
       let body = bodyScratch;
       if (bodyBytes <= bodyScratch.length) bodyScratch.write(bodyText, 0, bodyBytes, "base64url");
       else body = Buffer.from(bodyText, "base64url");
+      secretScratch.write(secretText, 0, SECRET_BYTES, "base64url");
+      let plain;
       try {
-        const decipher = createDecipheriv("aes-256-gcm", entry.key, entry.iv, DECIPHER_OPTIONS);
-        decipher.setAAD(entry.aad);
-        decipher.setAuthTag(body.subarray(bodyBytes - TAG_BYTES, bodyBytes));
-        const padded = decipher.update(body.subarray(0, bodyBytes - TAG_BYTES));
-        // final() checks the tag (it throws when it does not verify); GCM adds no bytes there.
-        decipher.final();
-        let end = padded.length;
-        while (end > 0 && padded[end - 1] === 0) end--;
-        const plain = padded.toString("utf8", 0, end);
-        const newline = plain.indexOf("\n");
-        if (newline < 1 || newline === plain.length - 1) return undefined;
-        return { tenantId: plain.slice(0, newline), sessionId: plain.slice(newline + 1) };
-      } catch {
-        return undefined; // GCM did not verify: not a token this ring minted
+        plain = seal.open(secretScratch, body, bodyBytes);
       } finally {
         // The secret is what makes the token a credential: it does not outlive the call.
-        entry.aad.fill(0, 0, SECRET_BYTES);
+        secretScratch.fill(0);
       }
+      if (plain === undefined) return undefined;
+      const newline = plain.indexOf("\n");
+      if (newline < 1 || newline === plain.length - 1) return undefined;
+      return { tenantId: plain.slice(0, newline), sessionId: plain.slice(newline + 1) };
     },
 
     reveal(sealed, at) {
-      const dot = sealed.lastIndexOf(".");
-      const kid = sealed.slice(0, dot);
-      const wrapped = dot < 1 ? undefined : strictBase64url(sealed.slice(dot + 1));
-      if (wrapped?.length !== WRAPPED_BYTES) throw new Error("sealed token secret is malformed");
+      const parts = sealedPattern.exec(sealed);
+      const wrapped = parts ? strictBase64url(parts[3]!) : undefined;
+      if (!parts || wrapped?.length !== WRAPPED_BYTES) throw new Error("sealed token secret is malformed");
+      const kid = parts[1]!;
       // Throws when the integrity check fails: tampered, or another session's.
       const unwrap = createDecipheriv("id-aes256-wrap", sealingKey(kid, at), WRAP_IV);
-      return build(Buffer.concat([unwrap.update(wrapped), unwrap.final()]), kid, at);
+      return build(Buffer.concat([unwrap.update(wrapped), unwrap.final()]), kid, parts[2] === ":" ? 2 : 1, at);
     },
   };
 }
