@@ -47,6 +47,9 @@ export async function startService(redisUrl: string, dataDir: string): Promise<S
       LOG_LEVEL: "warn",
       MAX_SESSIONS_PER_USER: "1000",
       DATA_DIR: dataDir,
+      // The token format replicas mint once none of the previous release runs
+      // (its default is 1 for rolling upgrades; README "Redis key schema").
+      TOKEN_FORMAT: "2",
       // BENCH_SERVICE_ENV='{"METRICS_PORT":"off"}': what a setting costs on the hot path.
       ...(JSON.parse(process.env.BENCH_SERVICE_ENV ?? "{}") as Record<string, string>),
     },

@@ -187,8 +187,8 @@ describe("REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS", () => {
 });
 
 describe("TOKEN_FORMAT", () => {
-  test("mints format 2 by default; 1 while replicas that read only format 1 still run", () => {
-    expect(parse({}).tokenFormat).toBe(2);
+  test("mints format 1 by default (what replicas of the previous release read); 2 once none of those runs", () => {
+    expect(parse({}).tokenFormat).toBe(1);
     expect(parse({ TOKEN_FORMAT: "1" }).tokenFormat).toBe(1);
     expect(parse({ TOKEN_FORMAT: "2" }).tokenFormat).toBe(2);
   });

@@ -231,13 +231,13 @@ describe("no raw token or client secret at rest or in logs", () => {
     expect(leaks).toEqual([]);
   });
 
-  it("the stored token field is a caller token's AES-GCM ciphertext (v1.<kid>.…) or a minted token's wrapped secret (<kid>:…, format 2)", async () => {
+  it("the stored token field is a caller token's AES-GCM ciphertext (v1.<kid>.…) or a minted token's wrapped secret (<kid>.…, format 1 by default)", async () => {
     expect(mintedIds.size).toBe(2);
     for (const id of sessionIds) {
       const hash = await t.redis.hgetall(keyOf(t.clientA.id, id));
       if (mintedIds.has(id)) {
         // 32 secret bytes, AES key-wrapped: 40 bytes, one compact hash value.
-        expect(hash.tk, `session ${id}`).toMatch(/^k1:[A-Za-z0-9_-]{54}$/);
+        expect(hash.tk, `session ${id}`).toMatch(/^k1\.[A-Za-z0-9_-]{54}$/);
         expect(hash.tp).toBeUndefined();
       } else {
         expect(joinChunks(hash, "tk"), `session ${id}`).toMatch(/^v1\.k1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/);
@@ -320,7 +320,7 @@ describe("token encryption key rotation", () => {
     // New and updated tokens are sealed under the new active key.
     const fresh = await rest(t2, "POST", "/api/v1/session-storage", json(t1.clientA), { user_id: "usr_rot3" });
     expect(fresh.status).toBe(200);
-    expect(await t2.redis.hget(sessionKey(t2, fresh.body.id as string), "tk")).toMatch(/^k2:/);
+    expect(await t2.redis.hget(sessionKey(t2, fresh.body.id as string), "tk")).toMatch(/^k2\./);
     expect((await rest(t2, "GET", `/api/v1/session-storage/${fresh.body.id as string}`, t1.clientA.headers)).body.token).toBe(fresh.body.token);
     // A minted token names the key it was minted under, so it keeps working after the rotation.
     expect((await rest(t2, "GET", "/api/v1/session-storage/current", { authorization: `Bearer ${minted}` })).body.id).toBe(mintedId);

@@ -15,14 +15,14 @@ type Json = Record<string, any>;
 
 let one: TestApp;
 let two: TestApp;
-/** A replica minting the first token format, as during an upgrade from a release that reads only it. */
-let upgrading: TestApp;
+/** A replica minting token format 2, as once no replica of the release that reads only format 1 runs. */
+let upgraded: TestApp;
 beforeAll(async () => {
   const secrets = await makeTestSecrets();
-  [one, two, upgrading] = await Promise.all([startTestApp({}, secrets), startTestApp({}, secrets), startTestApp({ TOKEN_FORMAT: "1" }, secrets)]);
+  [one, two, upgraded] = await Promise.all([startTestApp({}, secrets), startTestApp({}, secrets), startTestApp({ TOKEN_FORMAT: "2" }, secrets)]);
 });
 afterAll(async () => {
-  await Promise.all([one?.close(), two?.close(), upgrading?.close()]);
+  await Promise.all([one?.close(), two?.close(), upgraded?.close()]);
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -121,14 +121,14 @@ describe("two service instances on one Redis", () => {
     }
   });
 
-  test("TOKEN_FORMAT=1 mints the first format; every replica validates, slides and shows both formats' tokens", async () => {
-    const old = await create(upgrading, uid());
-    const fresh = await create(one, uid());
+  test("TOKEN_FORMAT=2 mints the second format; every replica validates and shows both formats' tokens", async () => {
+    const old = await create(one, uid());
+    const fresh = await create(upgraded, uid());
     // Format 1 seals with AES-GCM (a 16-byte tag over a multiple of 32), format 2 pads to a multiple of 32.
     expect(Buffer.from(old.token.split(".")[2]!, "base64url").length % 32).toBe(16);
     expect(Buffer.from(fresh.token.split(".")[2]!, "base64url").length % 32).toBe(0);
     for (const s of [old, fresh]) {
-      for (const app of [one, two, upgrading]) {
+      for (const app of [one, two, upgraded]) {
         const res = await status(app, s.token);
         expect(res.status).toBe(200);
         expect((await grpcStatus(app, s.token)).valid).toBe(true);

@@ -24,7 +24,8 @@ type Json = Record<string, any>;
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ JWT_TEMPLATES: JSON.stringify({ org: { lifetime_seconds: 120, claims: { email: "email" } } }) });
+  // Minted tokens of format 2, whose location a holder can rewrite (format 1 authenticates it).
+  t = await startTestApp({ TOKEN_FORMAT: "2", JWT_TEMPLATES: JSON.stringify({ org: { lifetime_seconds: 120, claims: { email: "email" } } }) });
 });
 afterAll(async () => t?.close());
 
@@ -316,7 +317,7 @@ describe("a minted token's location is sealed, but only its token hash makes it 
       `{${own.slice(1)}`, // a tenant id with a brace (a Redis hash tag)
       `${own.slice(0, 3)}:${own.slice(4)}`, // a colon in the tenant id
       `${own.slice(0, own.indexOf("\n") + 1)}}${own.slice(own.indexOf("\n") + 2)}`, // a brace in the user id
-      `${own.slice(0, -3)}xyz`, // not a session id's suffix
+      `${own.slice(0, own.indexOf("\n") + 1)} ${own.slice(own.indexOf("\n") + 2)}`, // a space in the user id
     ];
     const tenantSuffix = t.clientA.id.slice(-8);
     for (const location of edits) {

@@ -26,7 +26,8 @@ export interface Config {
   readonly tokenEncryptionKeys: readonly KeyRingEntry[];
   /**
    * The format new minted tokens take (token-locator.ts); both are always
-   * read. 1 only while replicas of a release that reads only format 1 still run.
+   * read. 1 by default in this release: replicas of the previous one read
+   * only format 1. 2 (cheaper to check) once none of those runs.
    */
   readonly tokenFormat: TokenFormat;
   /** HMAC-SHA-256 key for token lookups and page tokens. */
@@ -183,7 +184,7 @@ export function parseConfig(env: Env): Config {
     tokenFormat: read("TOKEN_FORMAT", (v): TokenFormat => {
       if (v !== "1" && v !== "2") throw new Error(`"${v}" is not 1 or 2`);
       return v === "1" ? 1 : 2;
-    }, 2),
+    }, 1),
     tokenHmacKey: read("TOKEN_HMAC_KEY", (v) => {
       const key = Buffer.from(v, "base64");
       if (key.length < 32) throw new Error("must be at least 32 bytes, base64");

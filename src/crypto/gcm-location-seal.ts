@@ -15,7 +15,8 @@ const DECIPHER_OPTIONS = { authTagLength: TAG_BYTES };
  * secret bytes as IV and secret ‖ kid as associated data. Its bodies are
  * 16 bytes (the tag) over a multiple of 32.
  */
-export function createGcmLocationSeal(ringKey: Buffer, kid: string): LocationSeal {
+export function createGcmLocationSeal(ringKey: Buffer, kid: string, maxLocationBytes: number): LocationSeal {
+  const maxBodyBytes = Math.ceil(maxLocationBytes / PAD_BYTES) * PAD_BYTES + TAG_BYTES;
   // A key object, made once: a cipher then need not import raw key bytes per call.
   const key = createSecretKey(Buffer.from(hkdfSync("sha256", ringKey, Buffer.alloc(0), "secure-session-storage/token-locator", 32)));
   // The associated data (secret ‖ kid) with the kid written once; the IV is a fixed view of it.
@@ -25,10 +26,11 @@ export function createGcmLocationSeal(ringKey: Buffer, kid: string): LocationSea
   const iv = aad.subarray(0, IV_BYTES);
 
   return {
-    fits: (bodyBytes) => bodyBytes >= TAG_BYTES + PAD_BYTES && (bodyBytes - TAG_BYTES) % PAD_BYTES === 0,
+    fits: (bodyBytes) => bodyBytes >= TAG_BYTES + PAD_BYTES && bodyBytes <= maxBodyBytes && (bodyBytes - TAG_BYTES) % PAD_BYTES === 0,
 
     seal(secret, location) {
       const plain = Buffer.from(location, "utf8");
+      if (plain.length > maxLocationBytes) throw new Error(`a location is at most ${maxLocationBytes} bytes`);
       const padded = Buffer.alloc(Math.ceil(plain.length / PAD_BYTES) * PAD_BYTES);
       plain.copy(padded);
       const cipher = createCipheriv("aes-256-gcm", key, secret.subarray(0, IV_BYTES), DECIPHER_OPTIONS);

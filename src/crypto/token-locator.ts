@@ -10,8 +10,12 @@ const WRAP_IV = Buffer.from("a6a6a6a6a6a6a6a6", "hex");
 const WRAPPED_BYTES = SECRET_BYTES + 8;
 // A minted secret's base64url length: 32 bytes are 43 characters.
 const SECRET_CHARS = 43;
-// Bodies up to this many bytes decode into a reused buffer (longer ones get their own).
-const BODY_SCRATCH_BYTES = 1024;
+// The longest location a session can have: tenant id (64), newline, user id
+// (128) and ".<8 hex>.<8 hex>" (limits.ts). Longer bodies are refused before any
+// decoding, so a forged token costs no more than a real one.
+const MAX_LOCATION_BYTES = 64 + 1 + 128 + 18;
+// Every body that fits either format decodes into this reused buffer.
+const BODY_SCRATCH_BYTES = 256;
 // The sealed secret's separator names the token's format: "<kid>.<…>" format 1, "<kid>:<…>" format 2.
 const sealedPattern = /^([A-Za-z0-9_-]+)([.:])([A-Za-z0-9_-]+)$/;
 
@@ -38,8 +42,9 @@ export interface TokenLocator {
  * createTokenLocator returns a locator over the token encryption key ring.
  *
  * A minted token is "<base64url secret>.<kid>.<base64url body>": 32 CSPRNG
- * bytes, then the session's location sealed under ring key <kid> and the
- * secret, by format 1 (gcm-location-seal.ts) or 2 (stream-location-seal.ts).
+ * bytes, then the session's location (at most 211 bytes) sealed under ring
+ * key <kid> and the secret, by format 1 (gcm-location-seal.ts) or 2
+ * (stream-location-seal.ts).
  * Both are always read, whatever `mintFormat` says; their bodies' lengths
  * never coincide. A fresh secret per token keeps IVs and keystreams from
  * repeating, and the same secret always rebuilds the same token.
@@ -51,21 +56,24 @@ export interface TokenLocator {
  * Redis hash value where AES-GCM's IV and tag would not. The first key
  * mints; every key decodes, so keys rotate by prepending.
  */
-export function createTokenLocator(ring: readonly KeyRingEntry[], mintFormat: TokenFormat = 2): TokenLocator {
+export function createTokenLocator(ring: readonly KeyRingEntry[], mintFormat: TokenFormat = 1): TokenLocator {
   const active = ring[0];
   if (!active) throw new Error("token locator needs at least one key");
   const ringKeys = new Map(ring.map((e) => [e.id, e.key]));
   // Each kid's seals, made once: index 0 is format 1, index 1 format 2.
   const seals = new Map<string, readonly [LocationSeal, LocationSeal]>(
-    ring.map((e) => [e.id, [createGcmLocationSeal(e.key, e.id), createStreamLocationSeal(e.key)]]),
+    ring.map((e) => [e.id, [createGcmLocationSeal(e.key, e.id, MAX_LOCATION_BYTES), createStreamLocationSeal(e.key, MAX_LOCATION_BYTES)]]),
   );
   // locate's scratch: it is synchronous, so no two calls share these at once.
   const secretScratch = Buffer.alloc(SECRET_BYTES);
   const bodyScratch = Buffer.alloc(BODY_SCRATCH_BYTES);
-  const sealingKey = (kid: string, at: SessionLocation) => {
+  // Format 2's key differs from format 1's, so a sealed secret whose separator
+  // was changed does not unwrap (rather than rebuilding the other format's token).
+  const sealingKey = (kid: string, format: TokenFormat, at: SessionLocation) => {
     const key = ringKeys.get(kid);
     if (!key) throw new Error(`sealed token secret names no known key (${kid})`);
-    return Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), `secure-session-storage/token-secret\n${at.tenantId}\n${at.sessionId}`, 32));
+    const purpose = format === 2 ? "token-secret-v2" : "token-secret";
+    return Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), `secure-session-storage/${purpose}\n${at.tenantId}\n${at.sessionId}`, 32));
   };
 
   function build(secret: Buffer, kid: string, format: TokenFormat, at: SessionLocation): string {
@@ -78,7 +86,7 @@ export function createTokenLocator(ring: readonly KeyRingEntry[], mintFormat: To
   return {
     mint(at) {
       const secret = randomBytes(SECRET_BYTES);
-      const wrap = createCipheriv("id-aes256-wrap", sealingKey(active.id, at), WRAP_IV);
+      const wrap = createCipheriv("id-aes256-wrap", sealingKey(active.id, mintFormat, at), WRAP_IV);
       const wrapped = Buffer.concat([wrap.update(secret), wrap.final()]);
       const separator = mintFormat === 2 ? ":" : ".";
       return { token: build(secret, active.id, mintFormat, at), sealed: `${active.id}${separator}${wrapped.toString("base64url")}` };
@@ -100,13 +108,11 @@ export function createTokenLocator(ring: readonly KeyRingEntry[], mintFormat: To
       const secretText = token.slice(0, first);
       const bodyText = token.slice(second + 1);
       if (!isStrictBase64url(secretText) || !isStrictBase64url(bodyText)) return undefined;
-      let body = bodyScratch;
-      if (bodyBytes <= bodyScratch.length) bodyScratch.write(bodyText, 0, bodyBytes, "base64url");
-      else body = Buffer.from(bodyText, "base64url");
+      bodyScratch.write(bodyText, 0, bodyBytes, "base64url");
       secretScratch.write(secretText, 0, SECRET_BYTES, "base64url");
       let plain;
       try {
-        plain = seal.open(secretScratch, body, bodyBytes);
+        plain = seal.open(secretScratch, bodyScratch, bodyBytes);
       } finally {
         // The secret is what makes the token a credential: it does not outlive the call.
         secretScratch.fill(0);
@@ -122,9 +128,10 @@ export function createTokenLocator(ring: readonly KeyRingEntry[], mintFormat: To
       const wrapped = parts ? strictBase64url(parts[3]!) : undefined;
       if (!parts || wrapped?.length !== WRAPPED_BYTES) throw new Error("sealed token secret is malformed");
       const kid = parts[1]!;
+      const format = parts[2] === ":" ? 2 : 1;
       // Throws when the integrity check fails: tampered, or another session's.
-      const unwrap = createDecipheriv("id-aes256-wrap", sealingKey(kid, at), WRAP_IV);
-      return build(Buffer.concat([unwrap.update(wrapped), unwrap.final()]), kid, parts[2] === ":" ? 2 : 1, at);
+      const unwrap = createDecipheriv("id-aes256-wrap", sealingKey(kid, format, at), WRAP_IV);
+      return build(Buffer.concat([unwrap.update(wrapped), unwrap.final()]), kid, format, at);
     },
   };
 }
