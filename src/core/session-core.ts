@@ -198,16 +198,17 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
       return { session, token };
     },
 
-    async authenticate(token, slide, tenantId) {
-      if (token.length < limits.tokenMinLength || token.length > limits.tokenMaxLength) return undefined;
+    // Not async: on the hot path the store's promise is handed on as it is.
+    authenticate(token, slide, tenantId) {
+      if (token.length < limits.tokenMinLength || token.length > limits.tokenMaxLength) return noSession;
       const at = tokenLocator.locate(token);
       if (at) {
         // A minted token names its tenant: another tenant's needs no Redis call.
-        if (tenantId === undefined ? !limits.tenantIdPattern.test(at.tenantId) : at.tenantId !== tenantId) return undefined;
+        if (tenantId === undefined ? !limits.tenantIdPattern.test(at.tenantId) : at.tenantId !== tenantId) return noSession;
         // Nor does a location no session can have (a forged one: the locator
         // does not authenticate it, the token hash in the store does).
         const userId = userIdOfSessionId(at.sessionId);
-        if (userId === undefined || !limits.userIdPattern.test(userId)) return undefined;
+        if (userId === undefined || !limits.userIdPattern.test(userId)) return noSession;
       }
       return store.findByToken({ hash: tokenHash.digest(token), at, tenantId }, now(), slide);
     },
@@ -293,6 +294,8 @@ export function createSessionCore(deps: SessionCoreDeps): SessionCore {
     },
   };
 }
+
+const noSession: Promise<undefined> = Promise.resolve(undefined);
 
 // The event cause of a single session's status change.
 const statusCause = { ended: "end", removed: "remove", revoked: "revoke" } as const;

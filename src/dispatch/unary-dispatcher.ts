@@ -89,14 +89,6 @@ export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDis
     }
   }
 
-  async function invoke(call: UnaryCall, ctx: HandlerContext): Promise<MessageShape<DescMessage>> {
-    ctx.values.set(credentialsKey, readCredentials(call.requestHeader, verifier));
-    const output = (call.procedure.impl(call.input, ctx) ?? {}) as object;
-    const resolved = (output instanceof Promise ? await output : output) as MessageShape<DescMessage>;
-    const schema = call.procedure.method.output;
-    return isMessage(resolved, schema) ? resolved : create(schema, resolved);
-  }
-
   return {
     procedure: (path) => procedures.get(path),
 
@@ -123,7 +115,12 @@ export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDis
         url: call.url,
       };
       try {
-        const message = call.timeoutMs === undefined ? await invoke(call, ctx) : await withDeadline(invoke(call, ctx), call.timeoutMs);
+        values.set(credentialsKey, readCredentials(requestHeader, verifier));
+        // In this function rather than one of its own: one async step less per call.
+        let output = (procedure.impl(call.input, ctx) ?? {}) as object;
+        if (output instanceof Promise) output = (await (call.timeoutMs === undefined ? output : withDeadline(output, call.timeoutMs))) as object;
+        const schema = procedure.method.output;
+        const message = isMessage(output, schema) ? output : create(schema, output as MessageShape<DescMessage>);
         let body: T;
         try {
           body = encode(message);
