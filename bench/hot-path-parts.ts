@@ -88,6 +88,9 @@ const found = tokens.map((token) => {
   const { userId, suffix } = splitSessionId(at.sessionId)!;
   return { hash: tokenHash.digest(token), at, key: redisKeys.session(at.tenantId, userId, suffix) };
 });
+// The same sessions' tokens as format 1 would mint them (locate reads both formats).
+const formatOneLocator = crypto.createTokenLocator(config.tokenEncryptionKeys, 1);
+const formatOneTokens = found.map(({ at }) => formatOneLocator.mint(at).token);
 const bareKey = randomBytes(32);
 const seeder = new Redis(redisUrl);
 const bareTokens = await seedBare(seeder, bareKey, 0, sessions);
@@ -110,6 +113,7 @@ const variants: Variant[] = [
   { name: "store.findByToken", what: "+ the store: key from the locator, reply decoded into a session", run: (i) => store.findByToken(found[i % sessions]!, Date.now(), true) },
   { name: "core.authenticate", what: "+ locator (format 2), HMAC, deadline bound", run: (i) => core.authenticate(tokens[i % sessions]!, true) },
   { name: "locate (sync)", what: "the token's location: HKDF-SHA-512 keystream (format 2)", run: (i) => locator.locate(tokens[i % sessions]!) },
+  { name: "locate, format 1 (sync)", what: "the same for a format 1 token: AES-256-GCM (TOKEN_FORMAT's default)", run: (i) => locator.locate(formatOneTokens[i % sessions]!) },
   { name: "HMAC (sync)", what: "the token's keyed hash", run: (i) => tokenHash.digest(tokens[i % sessions]!) },
 ];
 

@@ -194,7 +194,7 @@ describe("TOKEN_FORMAT", () => {
   });
 
   test.each(["0", "3", "v2", "2.0"])("%j is refused, naming the variable", (value) => {
-    expect(problems({ TOKEN_FORMAT: value })).toContain("TOKEN_FORMAT: ");
+    expect(problems({ TOKEN_FORMAT: value })).toContain(`TOKEN_FORMAT: "${value}" is not 1 or 2`);
   });
 });
 

@@ -1,7 +1,7 @@
-// Two replicas of the service: two apps with the same configuration (API
-// clients, token keys, HMAC key, JWT keys) on one Redis, listening on two
-// ports. Whatever one does, the other sees: the service keeps no session
-// state of its own.
+// Replicas of the service: apps with the same configuration (API clients,
+// token keys, HMAC key, JWT keys) on one Redis, listening on their own
+// ports. Whatever one does, the others see: the service keeps no session
+// state of its own. A third replica mints token format 2, as after an upgrade.
 import { randomBytes } from "node:crypto";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -43,7 +43,7 @@ const status = (app: TestApp, token: string) => jsonCall(app, "GET", "/auth/stat
 const grpcStatus = (app: TestApp, token: string) =>
   createClient(AuthStatusService, createGrpcTransport({ baseUrl: app.baseUrl })).getAuthStatus({}, { headers: bearer(token) });
 
-describe("two service instances on one Redis", () => {
+describe("service replicas on one Redis", () => {
   test("the apps are two servers on two ports with one configuration", () => {
     expect(one.port).not.toBe(two.port);
     expect(one.clientA).toEqual(two.clientA);

@@ -24,8 +24,7 @@ type Json = Record<string, any>;
 
 let t: TestApp;
 beforeAll(async () => {
-  // Minted tokens of format 2, whose location a holder can rewrite (format 1 authenticates it).
-  t = await startTestApp({ TOKEN_FORMAT: "2", JWT_TEMPLATES: JSON.stringify({ org: { lifetime_seconds: 120, claims: { email: "email" } } }) });
+  t = await startTestApp({ JWT_TEMPLATES: JSON.stringify({ org: { lifetime_seconds: 120, claims: { email: "email" } } }) });
 });
 afterAll(async () => t?.close());
 
@@ -278,6 +277,18 @@ describe("JWTs name their audience: the owning API client", () => {
 // ---------- 3. no takeover across tenants ----------
 
 describe("a minted token's location is sealed, but only its token hash makes it a credential", () => {
+  // These tests run on an app minting format 2, whose location a holder can
+  // rewrite (format 1 authenticates it); the helpers above use it meanwhile.
+  let formatOne: TestApp;
+  beforeAll(async () => {
+    formatOne = t;
+    t = await startTestApp({ TOKEN_FORMAT: "2" });
+  });
+  afterAll(async () => {
+    await t.close();
+    t = formatOne;
+  });
+
   /** The token with its body's location replaced: the keystream comes from the token itself (format 2 XORs it). */
   function forgeLocation(own: Saved, location: string): string {
     const [secret, kid, bodyText] = own.token.split(".") as [string, string, string];
@@ -289,7 +300,7 @@ describe("a minted token's location is sealed, but only its token hash makes it 
     return `${secret}.${kid}.${Buffer.from(forged).toString("base64url")}`;
   }
 
-  test("a token forged from one's own to name another session, of its tenant or another, is refused on every face and slides nothing", async () => {
+  test("a token forged from one's own to name another session, of its tenant or another, is refused (REST status, current and create; gRPC status) and slides nothing", async () => {
     const mine = await save(t.clientA);
     const client = createClient(AuthStatusService, createGrpcTransport({ baseUrl: t.baseUrl }));
     for (const victim of [await save(t.clientA), await save(t.clientB)]) {

@@ -14,8 +14,8 @@ const SECRET_CHARS = 43;
 // (128) and ".<8 hex>.<8 hex>" (limits.ts). Longer bodies are refused before any
 // decoding, so a forged token costs no more than a real one.
 const MAX_LOCATION_BYTES = 64 + 1 + 128 + 18;
-// Every body that fits either format decodes into this reused buffer.
-const BODY_SCRATCH_BYTES = 256;
+// Every body that fits either format decodes into this reused buffer (format 2's longest is 256).
+const BODY_SCRATCH_BYTES = Math.ceil((MAX_LOCATION_BYTES + 16) / 32) * 32;
 // The sealed secret's separator names the token's format: "<kid>.<…>" format 1, "<kid>:<…>" format 2.
 const sealedPattern = /^([A-Za-z0-9_-]+)([.:])([A-Za-z0-9_-]+)$/;
 
