@@ -57,12 +57,15 @@ export function traceHeaders(trace: CallTrace): Record<string, string> {
 export function createCallOutcome(logger: Logger, isStoreDown: () => boolean, options: CallOutcomeOptions): CallOutcome {
   const { metrics } = options;
   const tracer = options.tracer ?? createCallTracer({ serviceName: "secure-session-storage" });
-  // Ends the call's span and metrics, and gives its log line's fields.
-  const finish = (call: CallRecord, code: Code | undefined) => {
-    const name = code === undefined ? "ok" : codeName(code);
+  // Ends the call's span and metrics; returns its duration.
+  const finish = (call: CallRecord, name: string) => {
     const ms = performance.now() - call.start;
     metrics?.callEnded(call.procedure, call.protocol, name, ms / 1000);
     call.trace?.end(name);
+    return ms;
+  };
+  // A call's log line fields (made only when a line is written).
+  const lineOf = (call: CallRecord, name: string, ms: number) => {
     const line: Record<string, unknown> = { requestId: call.requestId, procedure: call.procedure, code: name, ms: round(ms) };
     if (call.trace) {
       line.traceId = call.trace.traceId;
@@ -85,14 +88,16 @@ export function createCallOutcome(logger: Logger, isStoreDown: () => boolean, op
       return { requestId, procedure, protocol, start: performance.now(), trace: tracer.start(procedure, traceparent, tracestate) };
     },
     ended(call, code) {
-      const line = finish(call, code);
-      if (options.logCalls && logger.isLevelEnabled("info")) logger.info(line, "call");
+      const name = code === undefined ? "ok" : codeName(code);
+      const ms = finish(call, name);
+      if (options.logCalls && logger.isLevelEnabled("info")) logger.info(lineOf(call, name, ms), "call");
     },
     failed(e, call) {
       const error = toConnectError(e);
       error.metadata.set("x-request-id", call.requestId);
       if (call.trace) for (const [name, value] of Object.entries(traceHeaders(call.trace))) error.metadata.set(name, value);
-      const line = { ...finish(call, error.code), message: error.rawMessage };
+      const name = codeName(error.code);
+      const line = { ...lineOf(call, name, finish(call, name)), message: error.rawMessage };
       if (error.code === Code.Internal || error.code === Code.Unknown) {
         logger.error({ ...line, cause: describe(error.cause) }, "call failed");
         return error;
