@@ -5,6 +5,7 @@
  * requests they decline (compressed, GET, gRPC-Web) still served on the
  * same port. Real sockets, real clients, real Redis.
  */
+import http from "node:http";
 import http2 from "node:http2";
 import { Writable } from "node:stream";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -29,6 +30,8 @@ import { createUnaryDispatcher } from "../src/dispatch/unary-dispatcher.js";
 import { startRedisServer } from "../src/local/start-redis-server.js";
 import { createCallOutcome } from "../src/observability/call-outcome.js";
 import { createLogger } from "../src/observability/logger.js";
+import { createRestHandler } from "../src/rest/rest-handler.js";
+import { buildRestRoutes } from "../src/rest/rest-routes.js";
 import { createConnectUnaryHandler } from "../src/transport/connect-unary-handler.js";
 import { createGrpcUnaryHandler } from "../src/transport/grpc-unary-handler.js";
 import { routeHttp2Streams } from "../src/transport/route-http2-streams.js";
@@ -366,5 +369,51 @@ describe("a reply the service cannot encode", () => {
     expect((failures[2]!.cause as { message: string }).message).toMatch(/cannot encode enum/);
     // None of them was counted a success first.
     expect(lines.filter((l) => l.msg === "call" && l.code === "ok")).toEqual([]);
+  });
+});
+
+describe("a REST reply the service cannot encode", () => {
+  // The transcoder renders JSON inside the call too: an implementation
+  // answering a Struct that JSON cannot hold (NaN) is the call's failure.
+  const lines: Record<string, unknown>[] = [];
+  let server: http.Server;
+  let baseUrl: string;
+  beforeAll(async () => {
+    const logger = createLogger("info", new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    }));
+    const services = [{ service: AuthStatusService, impl: { getAuthStatus: () => ({ success: true, valid: true, user: { power: Number.NaN } }) } as never }];
+    const dispatcher = createUnaryDispatcher({ services, verifier: createApiClientVerifier([]), outcome: createCallOutcome(logger, () => false, { logCalls: false }) });
+    const rest = createRestHandler({ routes: buildRestRoutes([AuthStatusService]), dispatcher, logger, maxBodyBytes: 4096 });
+    server = http.createServer(rest);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("is the route's documented 500 body, logged as the call's failure with its cause and never counted a success", async () => {
+    const res = await fetch(`${baseUrl}/auth/status`, { headers: { authorization: "Bearer x", "x-request-id": "rest-unencodable" } });
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(Object.keys(body)).toEqual(["success", "valid", "error"]);
+    expect(body.success).toBe(false);
+    expect(body.valid).toBe(false);
+    expect(body.error).toMatch(/ \[request_id: rest-unencodable\]$/);
+    expect(res.headers.get("x-request-id")).toBe("rest-unencodable");
+
+    // The access line is written when the response closes, just after the client has it.
+    for (const deadline = Date.now() + 2000; !lines.some((l) => l.msg === "http request") && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const failure = lines.find((l) => l.msg === "call failed");
+    expect(failure).toMatchObject({ requestId: "rest-unencodable", code: "internal" });
+    expect(JSON.stringify(failure!.cause)).toMatch(/NaN/i);
+    expect(lines.find((l) => l.msg === "http request")).toMatchObject({ requestId: "rest-unencodable", status: 500, code: "internal" });
+    expect(lines.filter((l) => l.code === "ok")).toEqual([]);
   });
 });
