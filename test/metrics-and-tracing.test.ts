@@ -207,6 +207,10 @@ describe("span export over OTLP/HTTP", () => {
       const traceId = "0af7651916cd43dd8448eb211c80319c";
       const res = await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-b7ad6b7169203331-01` } });
       const spanId = /^00-[0-9a-f]{32}-([0-9a-f]{16})-01$/.exec(res.headers.get("traceparent") ?? "")?.[1];
+      // A call without a traceparent starts a trace: its reply names the span that is exported.
+      const rootless = await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${token}` } });
+      const [, rootTrace, rootSpan] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(rootless.headers.get("traceparent") ?? "") ?? [];
+      expect(rootTrace).toBeDefined();
       // Closing flushes the batch.
       await t.close();
       const spans = receiver.spans();
@@ -214,10 +218,39 @@ describe("span export over OTLP/HTTP", () => {
       expect(span, JSON.stringify(spans)).toBeDefined();
       expect(span!.spanId).toBe(spanId);
       expect(span!.parentSpanId).toBe("b7ad6b7169203331");
+      const root = spans.find((s) => s.traceId === rootTrace);
+      expect(root, JSON.stringify(spans)).toBeDefined();
+      expect(root!.spanId).toBe(rootSpan);
+      expect(root!.parentSpanId ?? "").toBe("");
       expect(span!.name).toBe("sessionstorage.v1.AuthStatusService/GetAuthStatus");
       expect(JSON.stringify(span!.resource)).toContain("sss-under-test");
       // The create had no traceparent: with export on it is a root span of its own.
       expect(spans.some((s) => s.name === "sessionstorage.v1.SessionStorageService/SaveSession" && !s.parentSpanId)).toBe(true);
+    } finally {
+      await t.close();
+      await receiver.close();
+    }
+  });
+
+  it("OTEL_TRACES_SAMPLER=traceidratio 0.5 samples half the new traces, and exports exactly the calls whose reply says sampled", async () => {
+    const receiver = await startOtlpReceiver();
+    const t = await startTestApp({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.5" });
+    try {
+      const { token } = await save(t, "ratio-user");
+      const replies: string[] = [];
+      for (let i = 0; i < 200; i++) {
+        const res = await fetch(`${t.baseUrl}/auth/status`, { headers: { authorization: `Bearer ${token}` } });
+        replies.push(res.headers.get("traceparent") ?? "");
+      }
+      await t.close();
+      const exported = new Set(receiver.spans().filter((s) => String(s.name).endsWith("/GetAuthStatus")).map((s) => `${s.traceId}-${s.spanId}`));
+      const sampled = replies.filter((r) => r.endsWith("-01"));
+      // The sampler is asked before the span starts, with the ids the span then takes:
+      // were they drawn twice, only about a quarter would be sampled.
+      expect(sampled.length).toBeGreaterThan(70);
+      expect(sampled.length).toBeLessThan(130);
+      for (const reply of replies) expect(exported.has(reply.slice(3, 52)), reply).toBe(reply.endsWith("-01"));
+      expect(exported.size).toBe(sampled.length);
     } finally {
       await t.close();
       await receiver.close();

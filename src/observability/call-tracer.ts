@@ -1,5 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from "@opentelemetry/api";
 import { TraceState, parseTraceParent } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -8,11 +7,13 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
   TracerProvider,
   type Sampler,
 } from "@opentelemetry/sdk-trace";
 import type { TraceSampling } from "../config/parse-trace-sampling.js";
+import { PresetIdGenerator, randomTraceIds } from "./preset-id-generator.js";
 
 /** CallTrace is one call's place in a W3C trace: what its log lines carry and its reply returns. */
 export interface CallTrace {
@@ -52,6 +53,8 @@ export interface CallTracerOptions {
  * endpoint, every call is an exported server span (OpenTelemetry SDK, batched
  * OTLP/HTTP JSON), as the sampler decides: a call not sampled still gets
  * its span id and traceparent (flags 00), but records and exports nothing.
+ * The sampler is asked before any SDK span is made, so at a small sample
+ * most calls cost only their ids.
  */
 export function createCallTracer(options: CallTracerOptions): CallTracer {
   return options.otlpEndpoint
@@ -63,15 +66,7 @@ const w3cTracer: CallTracer = {
   start(_procedure, traceparent, tracestate) {
     const parent = traceparent === null ? null : parseTraceParent(traceparent);
     if (!parent) return undefined;
-    const spanId = randomBytes(8).toString("hex");
-    const flags = parent.traceFlags.toString(16).padStart(2, "0");
-    return {
-      traceId: parent.traceId,
-      spanId,
-      traceparent: `00-${parent.traceId}-${spanId}-${flags}`,
-      tracestate: validTraceState(tracestate),
-      end: () => undefined,
-    };
+    return idsOnly(parent.traceId, randomTraceIds().spanId, parent.traceFlags, validTraceState(tracestate));
   },
   shutdown: () => Promise.resolve(),
 };
@@ -95,8 +90,10 @@ function samplerOf({ sampler, ratio }: TraceSampling): Sampler {
 }
 
 function createExportingTracer(endpoint: string, serviceName: string, sampler: Sampler): CallTracer {
+  const ids = new PresetIdGenerator();
   const provider = new TracerProvider({
     sampler,
+    idGenerator: ids,
     resource: resourceFromAttributes({ "service.name": serviceName }),
     spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, "")}/v1/traces` }) })],
   });
@@ -108,12 +105,25 @@ function createExportingTracer(endpoint: string, serviceName: string, sampler: S
       const context = parent
         ? trace.setSpanContext(ROOT_CONTEXT, { ...parent, isRemote: true, traceState: state === undefined ? undefined : new TraceState(state) })
         : ROOT_CONTEXT;
+      const fresh = randomTraceIds();
+      const callTraceId = parent?.traceId ?? fresh.traceId;
+      // The SDK's samplers decide by the trace id and the parent alone, so
+      // asking first gives the decision the SDK would make with these ids.
+      if (sampler.shouldSample(context, callTraceId, procedure, SpanKind.SERVER, {}, []).decision === SamplingDecision.NOT_RECORD) {
+        return idsOnly(callTraceId, fresh.spanId, TraceFlags.NONE, state);
+      }
       const slash = procedure.lastIndexOf("/");
-      const span = tracer.startSpan(
-        procedure,
-        { kind: SpanKind.SERVER, attributes: { "rpc.service": procedure.slice(0, slash), "rpc.method": procedure.slice(slash + 1) } },
-        context,
-      );
+      ids.preset(callTraceId, fresh.spanId);
+      let span;
+      try {
+        span = tracer.startSpan(
+          procedure,
+          { kind: SpanKind.SERVER, attributes: { "rpc.service": procedure.slice(0, slash), "rpc.method": procedure.slice(slash + 1) } },
+          context,
+        );
+      } finally {
+        ids.clear();
+      }
       const { traceId, spanId, traceFlags } = span.spanContext();
       return {
         traceId,
@@ -128,6 +138,17 @@ function createExportingTracer(endpoint: string, serviceName: string, sampler: S
       };
     },
     shutdown: () => provider.shutdown(),
+  };
+}
+
+/** A call's trace with no SDK span: its ids, returned and logged, and nothing to end. */
+function idsOnly(traceId: string, spanId: string, traceFlags: number, tracestate: string | undefined): CallTrace {
+  return {
+    traceId,
+    spanId,
+    traceparent: `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, "0")}`,
+    tracestate,
+    end: () => undefined,
   };
 }
 
