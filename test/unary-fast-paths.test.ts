@@ -303,6 +303,16 @@ describe("deadlines, with the service's Redis frozen", () => {
   });
 });
 
+/** A logger at info whose JSON lines are kept in `lines`, parsed. */
+function loggerInto(lines: Record<string, unknown>[]) {
+  return createLogger("info", new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  }));
+}
+
 describe("a reply the service cannot encode", () => {
   // An implementation answering a value its schema cannot hold (an enum as a
   // string): no real service does, so the fast paths run here over a service
@@ -311,12 +321,7 @@ describe("a reply the service cannot encode", () => {
   let server: http2.Http2Server;
   let baseUrl: string;
   beforeAll(async () => {
-    const logger = createLogger("info", new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    }));
+    const logger = loggerInto(lines);
     const dispatcher = createUnaryDispatcher({
       services: [{ service: Health, impl: { check: () => create(HealthCheckResponseSchema, { status: "bogus" as never }) } as never }],
       verifier: createApiClientVerifier([]),
@@ -379,12 +384,7 @@ describe("a REST reply the service cannot encode", () => {
   let server: http.Server;
   let baseUrl: string;
   beforeAll(async () => {
-    const logger = createLogger("info", new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    }));
+    const logger = loggerInto(lines);
     const services = [{ service: AuthStatusService, impl: { getAuthStatus: () => ({ success: true, valid: true, user: { power: Number.NaN } }) } as never }];
     const dispatcher = createUnaryDispatcher({ services, verifier: createApiClientVerifier([]), outcome: createCallOutcome(logger, () => false, { logCalls: false }) });
     const rest = createRestHandler({ routes: buildRestRoutes([AuthStatusService]), dispatcher, logger, maxBodyBytes: 4096 });
