@@ -1,5 +1,6 @@
 import { Cluster, Redis } from "ioredis";
 import type { RedisTarget } from "../config/config.js";
+import { batchWritesPerTurn } from "./batch-writes.js";
 
 /** RedisClient is a connection to one server, a Sentinel group or a Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -18,9 +19,16 @@ const reconnectAfterMs = (attempt: number) => Math.min(attempt * 50, 250);
 
 /** createRedisClient connects with the settings the store relies on. */
 export function createRedisClient(target: RedisTarget): RedisClient {
+  const client = connect(target);
+  batchWritesPerTurn(client);
+  return client;
+}
+
+function connect(target: RedisTarget): RedisClient {
   const common = {
-    // Commands issued in the same tick share one write: cheap batching.
-    enableAutoPipelining: true,
+    // Commands of one event-loop turn share one write through batchWritesPerTurn,
+    // which costs less per command than ioredis's auto-pipelining.
+    enableAutoPipelining: false,
     // Fail fast while Redis is down, so callers get UNAVAILABLE at once
     // instead of waiting in a queue for a reconnect.
     maxRetriesPerRequest: 1,
@@ -42,7 +50,7 @@ export function createRedisClient(target: RedisTarget): RedisClient {
       });
     case "cluster":
       return new Cluster(target.nodes.map((n) => ({ host: n.host, port: n.port })), {
-        enableAutoPipelining: true,
+        enableAutoPipelining: false,
         enableOfflineQueue: false,
         clusterRetryStrategy: reconnectAfterMs,
         redisOptions: { maxRetriesPerRequest: 1, password: target.password },
@@ -58,9 +66,11 @@ export function createRedisClient(target: RedisTarget): RedisClient {
  */
 export function duplicateRedisClient(client: RedisClient, connectionName: string, options: { readonly enableOfflineQueue?: boolean } = {}): RedisClient {
   const commandTimeout = redisCommandTimeoutMs;
-  return client instanceof Cluster
+  const copy = client instanceof Cluster
     ? client.duplicate(undefined, { ...options, redisOptions: { connectionName, commandTimeout } })
     : client.duplicate({ ...options, connectionName, commandTimeout });
+  batchWritesPerTurn(copy);
+  return copy;
 }
 
 /** The name of the index sweeper's connection (CLIENT LIST). */

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Cluster } from "ioredis";
 import { waitUntilReady, type RedisClient } from "./redis-client.js";
+import { batchWritesPerTurn } from "./batch-writes.js";
 import type { RedisScripts } from "./redis-scripts.js";
 
 /** ReplicaWaitOptions turn on waiting for replicas (REDIS_WAIT_REPLICAS, REDIS_WAIT_TIMEOUT_MS). */
@@ -78,6 +79,7 @@ export function withReplicaWait(scripts: RedisScripts, redis: RedisClient, optio
   if (!options || options.replicas <= 0) return scripts;
   const { replicas, timeoutMs } = options;
   const writer: RedisClient = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+  batchWritesPerTurn(writer);
   // A client's errors are reported by its commands; unhandled 'error' events would crash.
   writer.on("error", () => undefined);
   options.onConnection?.(writer);
