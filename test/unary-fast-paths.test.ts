@@ -14,7 +14,7 @@ import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
 import { compressionGzip, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -24,7 +24,7 @@ import {
   type GetAuthStatusResponse,
 } from "../gen/sessionstorage/v1/auth_status_service_pb.js";
 import { SessionStorageService } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
-import { Health, HealthCheckResponseSchema } from "../gen/grpc/health/v1/health_pb.js";
+import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from "../gen/grpc/health/v1/health_pb.js";
 import { createApiClientVerifier } from "../src/auth/api-client-verifier.js";
 import { createUnaryDispatcher } from "../src/dispatch/unary-dispatcher.js";
 import { startRedisServer } from "../src/local/start-redis-server.js";
@@ -374,6 +374,68 @@ describe("a reply the service cannot encode", () => {
     expect((failures[2]!.cause as { message: string }).message).toMatch(/cannot encode enum/);
     // None of them was counted a success first.
     expect(lines.filter((l) => l.msg === "call" && l.code === "ok")).toEqual([]);
+  });
+});
+
+describe("headers and trailers an implementation writes", () => {
+  // No documented method writes a trailer, so a service of the test's own
+  // does: the fast paths carry what it wrote, and nothing when it wrote none.
+  let server: http2.Http2Server;
+  let baseUrl: string;
+  beforeAll(async () => {
+    const dispatcher = createUnaryDispatcher({
+      services: [{
+        service: Health,
+        impl: {
+          check: (req: { service: string }, ctx: HandlerContext) => {
+            ctx.responseHeader.set("x-impl-header", "h");
+            if (req.service === "with-trailer") ctx.responseTrailer.set("x-impl-trailer", "t");
+            return create(HealthCheckResponseSchema, { status: HealthCheckResponse_ServingStatus.SERVING });
+          },
+        } as never,
+      }],
+      verifier: createApiClientVerifier([]),
+      outcome: createCallOutcome(createLogger("silent"), () => false, { logCalls: false }),
+    });
+    const connectUnary = createConnectUnaryHandler(dispatcher, { readMaxBytes: 4096 });
+    server = http2.createServer((req, res) => {
+      if (!connectUnary(req, res)) res.writeHead(404).end();
+    });
+    routeHttp2Streams(server, createGrpcUnaryHandler(dispatcher, { readMaxBytes: 4096 }));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+  const check = "/grpc.health.v1.Health/Check";
+  const request = (service: string) => frame(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, { service })));
+
+  it("gRPC: the header with the reply's headers, the trailer beside grpc-status", async () => {
+    const reply = await rawGrpc(baseUrl, check, request("with-trailer"));
+    expect(reply.headers["x-impl-header"]).toBe("h");
+    expect(reply.trailers).toMatchObject({ "grpc-status": "0", "x-impl-trailer": "t" });
+    const plain = await rawGrpc(baseUrl, check, request("plain"));
+    expect(plain.headers["x-impl-header"]).toBe("h");
+    expect(plain.trailers?.["grpc-status"]).toBe("0");
+    expect(plain.trailers?.["x-impl-trailer"]).toBeUndefined();
+  });
+
+  it("Connect: the header as it is, the trailer as a trailer- header", async () => {
+    for (const service of ["with-trailer", "plain"]) {
+      const session = http2.connect(baseUrl);
+      const headers = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+        const req = session.request({ ":method": "POST", ":path": check, "content-type": "application/json" });
+        req.on("response", resolve);
+        req.on("error", reject);
+        req.resume();
+        req.end(JSON.stringify({ service }));
+      });
+      session.close();
+      expect(headers[":status"]).toBe(200);
+      expect(headers["x-impl-header"]).toBe("h");
+      expect(headers["trailer-x-impl-trailer"]).toBe(service === "with-trailer" ? "t" : undefined);
+    }
   });
 });
 

@@ -1,17 +1,11 @@
 import { create, isMessage, type DescMessage, type DescMethodUnary, type DescService, type MessageShape } from "@bufbuild/protobuf";
-import {
-  Code,
-  ConnectError,
-  createContextValues,
-  createServiceImplSpec,
-  type HandlerContext,
-  type ServiceImpl,
-} from "@connectrpc/connect";
+import { Code, ConnectError, createServiceImplSpec, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { ApiClientVerifier } from "../auth/api-client-verifier.js";
 import { credentialsKey } from "../auth/credentials.js";
 import { readCredentials } from "../auth/read-credentials.js";
 import { traceHeaders, type CallOutcome } from "../observability/call-outcome.js";
 import { acceptRequestId, requestIdKey } from "../observability/request-id.js";
+import { CallContext } from "./call-context.js";
 import { LeanHeaders } from "./lean-headers.js";
 
 type AnyUnaryImpl = (request: MessageShape<DescMessage>, context: HandlerContext) => unknown;
@@ -47,7 +41,8 @@ export interface UnaryReply<T> {
   /** The message as the protocol's `encode` wrote it. */
   readonly body: T;
   readonly header: LeanHeaders;
-  readonly trailer: LeanHeaders;
+  /** The trailer, if the implementation wrote one. */
+  readonly trailer: LeanHeaders | undefined;
 }
 
 /**
@@ -73,10 +68,6 @@ export interface UnaryDispatcherOptions {
   readonly outcome: CallOutcome;
 }
 
-// Unary calls are short and never cancelled by their implementations: one
-// signal that never aborts serves them all.
-const neverAborted = new AbortController().signal;
-
 export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDispatcher {
   const { verifier, outcome } = options;
   const procedures = new Map<string, UnaryProcedure>();
@@ -96,24 +87,11 @@ export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDis
       const requestId = call.requestId ?? acceptRequestId(call.requestHeader.get("x-request-id"));
       const { procedure, requestHeader } = call;
       const record = outcome.begin(requestId, procedure.name, call.protocolName, requestHeader.get("traceparent"), requestHeader.get("tracestate"));
-      const values = createContextValues();
-      values.set(requestIdKey, requestId);
       const header = new LeanHeaders(record.trace ? { "x-request-id": requestId, ...traceHeaders(record.trace) } : { "x-request-id": requestId });
-      const trailer = new LeanHeaders();
       const deadline = call.timeoutMs === undefined ? undefined : Date.now() + call.timeoutMs;
-      const ctx: HandlerContext = {
-        method: procedure.method,
-        service: procedure.method.parent,
-        signal: neverAborted,
-        timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
-        requestMethod: call.requestMethod,
-        requestHeader: call.requestHeader,
-        responseHeader: header,
-        responseTrailer: trailer,
-        protocolName: call.protocolName,
-        values,
-        url: call.url,
-      };
+      const ctx = new CallContext(procedure.method, call.requestMethod, requestHeader, header, call.protocolName, call.url, deadline);
+      const { values } = ctx;
+      values.set(requestIdKey, requestId);
       try {
         values.set(credentialsKey, readCredentials(requestHeader, verifier));
         // In this function rather than one of its own: one async step less per call.
@@ -129,7 +107,7 @@ export function createUnaryDispatcher(options: UnaryDispatcherOptions): UnaryDis
           throw new ConnectError("internal error", Code.Internal, undefined, undefined, e);
         }
         outcome.ended(record);
-        return { message, body, header, trailer };
+        return { message, body, header, trailer: ctx.writtenTrailer };
       } catch (e) {
         throw outcome.failed(e, record);
       }

@@ -56,7 +56,7 @@ export function createConnectUnaryHandler(
       body = reply.body;
       const headers: HeaderRecord = reply.header.record;
       // Connect unary replies carry trailers as prefixed headers.
-      for (const [name, value] of reply.trailer.entries()) headers[`trailer-${name}`] = value;
+      if (reply.trailer) for (const [name, value] of reply.trailer.entries()) headers[`trailer-${name}`] = value;
       headers["content-type"] = format === "json" ? "application/json" : "application/proto";
       headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length);
       res.writeHead(200, headers);

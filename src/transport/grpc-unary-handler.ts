@@ -81,7 +81,7 @@ export function createGrpcUnaryHandler(
     const frame = reply.body;
     frame[0] = 0;
     frame.writeUInt32BE(frame.length - prefixBytes, 1);
-    const trailers: HeaderRecord = reply.trailer.record;
+    const trailers: HeaderRecord = reply.trailer ? reply.trailer.record : {};
     trailers["grpc-status"] = "0";
     stream.respond({ ...reply.header.record, ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
     stream.once("wantTrailers", () => stream.sendTrailers(trailers as http2.OutgoingHttpHeaders));
