@@ -1,4 +1,3 @@
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { ClientSessionsService } from "../../gen/sessionstorage/v1/client_sessions_service_pb.js";
 import { resolveCaller, sessionForCaller } from "../auth/caller.js";
@@ -7,6 +6,7 @@ import { visibleStatus, type Session } from "../core/session.js";
 import type { SessionCore } from "../core/session-core.js";
 import type { JwtIssuer } from "../crypto/jwt-issuer.js";
 import { noStore } from "./no-store.js";
+import { timestampOf } from "./timestamp.js";
 
 export interface ClientSessionsDeps {
   readonly core: SessionCore;
@@ -26,10 +26,10 @@ export function createClientSessionsService(deps: ClientSessionsDeps): ServiceIm
     id: s.id,
     userId: s.userId,
     status: visibleStatus(s, core.now()),
-    lastActiveAt: timestampFromMs(s.lastAccessedAt),
-    expireAt: timestampFromMs(s.expiresAt),
-    createdAt: timestampFromMs(s.createdAt),
-    updatedAt: timestampFromMs(s.updatedAt),
+    lastActiveAt: timestampOf(s.lastAccessedAt),
+    expireAt: timestampOf(s.expiresAt),
+    createdAt: timestampOf(s.createdAt),
+    updatedAt: timestampOf(s.updatedAt),
   });
 
   // The session and its user's client. After a touch the current session is

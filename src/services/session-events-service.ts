@@ -1,4 +1,3 @@
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { SessionEventsService } from "../../gen/sessionstorage/v1/session_events_service_pb.js";
 import { requireApiClient } from "../auth/caller.js";
@@ -7,6 +6,7 @@ import { parseEventFilter } from "../events/event-filter.js";
 import { eventsUnavailable, followSessionEvents } from "../events/follow-session-events.js";
 import type { SessionEvent } from "../events/session-event.js";
 import type { SessionEventLog } from "../events/session-event-log.js";
+import { timestampOf } from "./timestamp.js";
 
 /** toEventMessage maps an event to its proto shape (the SSE route sends the same JSON). */
 export function toEventMessage(e: SessionEvent) {
@@ -18,7 +18,7 @@ export function toEventMessage(e: SessionEvent) {
     sessionId: e.sessionId,
     userId: e.userId,
     status: e.status,
-    time: timestampFromMs(e.time),
+    time: timestampOf(e.time),
     cause: e.cause,
     reason: e.reason,
     cursor: e.cursor,

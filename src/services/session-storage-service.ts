@@ -1,5 +1,5 @@
 import { type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { SessionStorageService, StoredSessionSchema } from "../../gen/sessionstorage/v1/session_storage_service_pb.js";
 import { authenticateToken, requireApiClient, resolveCaller } from "../auth/caller.js";
@@ -10,6 +10,7 @@ import { tokenPreview } from "../core/token-preview.js";
 import { sessionNotFound } from "../core/session-not-found.js";
 import { noStore } from "./no-store.js";
 import { parsePageSize } from "./page-size.js";
+import { timestampOf } from "./timestamp.js";
 
 type StoredSessionInit = MessageInitShape<typeof StoredSessionSchema>;
 
@@ -39,10 +40,10 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
       userId: session.userId,
       tokenPreview: tokenPreview(token),
       token: showToken ? token : undefined,
-      expiresAt: timestampFromMs(session.expiresAt),
+      expiresAt: timestampOf(session.expiresAt),
       isValid: isLive(session, core.now()),
-      savedAt: timestampFromMs(session.updatedAt),
-      createdAt: timestampFromMs(session.createdAt),
+      savedAt: timestampOf(session.updatedAt),
+      createdAt: timestampOf(session.createdAt),
       status: session.status,
     };
   }
@@ -108,7 +109,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
       noStore(ctx);
       return {
         token: tokenOf(session, ctx),
-        expiresAt: timestampFromMs(session.expiresAt),
+        expiresAt: timestampOf(session.expiresAt),
         isValid: isLive(session, core.now()),
         id: session.id,
         userId: session.userId,
@@ -120,7 +121,7 @@ export function createSessionStorageService(core: SessionCore): ServiceImpl<type
       // expires_at stays unset; REST renders it as null (always_present in the proto).
       if (!session) return { isValid: false, secondsRemaining: 0 };
       const now = core.now();
-      return { isValid: isLive(session, now), expiresAt: timestampFromMs(session.expiresAt), secondsRemaining: secondsRemaining(session, now) };
+      return { isValid: isLive(session, now), expiresAt: timestampOf(session.expiresAt), secondsRemaining: secondsRemaining(session, now) };
     },
 
     async saveSession(req, ctx) {

@@ -13,6 +13,13 @@ export interface GrpcUnaryOptions {
 
 const prefixBytes = 5;
 const ignore = () => undefined;
+const noTimeout = { timeoutMs: undefined, error: undefined };
+
+// Node copies the trailers it is given, so one record serves every call.
+const okTrailers: http2.OutgoingHttpHeaders = { "grpc-status": "0" };
+function sendOkTrailers(this: http2.ServerHttp2Stream) {
+  this.sendTrailers(okTrailers);
+}
 
 /**
  * createGrpcUnaryHandler serves unary gRPC calls (application/grpc, no
@@ -50,7 +57,8 @@ export function createGrpcUnaryHandler(
       }
       chunks.push(chunk);
     });
-    stream.once("end", () => {
+    // "end" comes once: `on` spares the wrapper `once` makes.
+    stream.on("end", () => {
       // A client's RST_STREAM ends the readable side too: a request that never
       // sent END_STREAM is not complete, whatever its bytes say.
       if (refused || stream.aborted || stream.destroyed) return;
@@ -62,7 +70,8 @@ export function createGrpcUnaryHandler(
   async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, procedure: UnaryProcedure, body: Buffer) {
     let reply;
     try {
-      const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, Number.MAX_SAFE_INTEGER);
+      const timeoutHeader = headers["grpc-timeout"];
+      const timeout = timeoutHeader === undefined ? noTimeout : parseTimeout(typeof timeoutHeader === "string" ? timeoutHeader : null, Number.MAX_SAFE_INTEGER);
       if (timeout.error) throw timeout.error;
       reply = await dispatcher.call({
         procedure,
@@ -81,10 +90,18 @@ export function createGrpcUnaryHandler(
     const frame = reply.body;
     frame[0] = 0;
     frame.writeUInt32BE(frame.length - prefixBytes, 1);
-    const trailers: HeaderRecord = reply.trailer ? reply.trailer.record : {};
-    trailers["grpc-status"] = "0";
-    stream.respond({ ...reply.header.record, ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-    stream.once("wantTrailers", () => stream.sendTrailers(trailers as http2.OutgoingHttpHeaders));
+    // The reply's header record is this call's own: it becomes the response headers.
+    const response: HeaderRecord = reply.header.record;
+    response[":status"] = "200";
+    response["content-type"] = "application/grpc";
+    stream.respond(response as http2.OutgoingHttpHeaders, { waitForTrailers: true });
+    if (reply.trailer) {
+      const trailers = reply.trailer.record;
+      trailers["grpc-status"] = "0";
+      stream.on("wantTrailers", () => stream.sendTrailers(trailers as http2.OutgoingHttpHeaders));
+    } else {
+      stream.on("wantTrailers", sendOkTrailers);
+    }
     stream.end(frame);
   }
 
