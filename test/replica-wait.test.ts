@@ -66,8 +66,10 @@ async function monitor(action: () => Promise<void>): Promise<MonitoredCommand[]>
 }
 
 test("a create waits for the replica on the connection that wrote; a validation neither waits nor shares that connection", async () => {
-  // Warm-up: the scripts reach this connection once in full (EVAL), then by SHA.
-  expect((await create("wait-user")).status).toBe(200);
+  // Warm-up: each script reaches the server once in full (EVAL), then by SHA.
+  const warm = await create("wait-user");
+  expect(warm.status).toBe(200);
+  expect((await validate(((await warm.json()) as { token: string }).token)).status).toBe(200);
   let token = "";
   const created = await monitor(async () => {
     const res = await create("wait-user");

@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { Command } from "ioredis";
 import type { RedisClient } from "./redis-client.js";
 
 type ScriptArg = string | number;
@@ -45,15 +47,41 @@ const definitions: Record<keyof RedisScripts, { file: string; keys: number; even
 const read = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
 
 /**
- * defineRedisScripts registers the scripts with ioredis (defineCommand), which
- * runs them by EVALSHA and falls back to EVAL once after a SCRIPT FLUSH.
+ * defineRedisScripts returns the scripts, each run by EVALSHA and, once a
+ * server answers NOSCRIPT (a restart, SCRIPT FLUSH, a promoted replica), by
+ * EVAL with its source. They are registered with ioredis (defineCommand) as
+ * well, where replica-wait reads their source; they are not called through
+ * it, because its command adds three arrays, a promise and two functions per
+ * call around the same EVALSHA, on every token validation.
  */
 export function defineRedisScripts(redis: RedisClient): RedisScripts {
   const prelude = read("prelude.lua");
   const events = read("events.lua");
-  for (const [name, def] of Object.entries(definitions)) {
+  const scripts: Partial<Record<keyof RedisScripts, ScriptFn>> = {};
+  for (const [name, def] of Object.entries(definitions) as [keyof RedisScripts, (typeof definitions)[keyof RedisScripts]][]) {
     const lua = def.events ? `${prelude}\n${events}\n${read(def.file)}` : `${prelude}\n${read(def.file)}`;
     redis.defineCommand(name, { numberOfKeys: def.keys, lua });
+    scripts[name] = scriptRunner(redis, lua, def.keys);
   }
-  return redis as unknown as RedisScripts;
+  return scripts as RedisScripts;
+}
+
+// Replies as strings, as ioredis's script commands answer them.
+const utf8 = { replyEncoding: "utf8" } as const;
+
+function scriptRunner(redis: RedisClient, lua: string, keys: number): ScriptFn {
+  const sha = createHash("sha1").update(lua).digest("hex");
+  return (...args) => {
+    const command = new Command("evalsha", [sha, keys, ...args], utf8);
+    const reject = command.reject;
+    command.reject = (e: Error) => {
+      if (!(e instanceof Error && e.message.startsWith("NOSCRIPT"))) return reject(e);
+      // The same call again with the source: the server keeps the script from then on.
+      const withSource = new Command("eval", [lua, keys, ...args], utf8);
+      withSource.promise.then(command.resolve, reject);
+      redis.sendCommand(withSource);
+    };
+    redis.sendCommand(command);
+    return command.promise;
+  };
 }

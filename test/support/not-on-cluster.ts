@@ -19,6 +19,8 @@ export const notOnCluster: readonly string[] = [
   "test/local-run.test.ts",
   // Store layout on its own redis-server: hash encodings and INFO commandstats of one server.
   "test/store-layout.test.ts",
+  // The scripts' EVALSHA / EVAL fallback, counted with INFO commandstats of one server.
+  "test/redis-scripts.test.ts",
   // Starts its own Cluster and Sentinel already.
   "test/redis-topologies.test.ts",
   // A replicated Cluster it kills a primary of (failover under load), and a
@@ -30,8 +32,11 @@ export const notOnCluster: readonly string[] = [
   "test/main-process.test.ts",
   "test/shutdown-under-load.test.ts",
   // No Redis at all: token sealing, configuration checks, the outage log, gRPC
-  // reflection and health on a bare server, the lean metric series.
+  // reflection and health on a bare server, the lean metric series, the
+  // dispatcher's call context, timestamps.
   "test/token-locator.test.ts",
+  "test/call-context.test.ts",
+  "test/timestamp.test.ts",
   "test/lean-metrics.test.ts",
   "test/configuration-checks.test.ts",
   "test/outage-log.test.ts",
