@@ -11,8 +11,10 @@ export interface BareSession {
 type Lookup = (pointer: string, now: number, idle: number) => Promise<[string, number, string] | null>;
 
 /**
- * bareLookup connects as the service does (auto-pipelining) and returns the
- * lookup: HMAC the token, one EVALSHA, decode. Plain idiomatic code, no tricks.
+ * bareLookup connects as idiomatic ioredis code does (auto-pipelining, a
+ * defineCommand script) and returns the lookup: HMAC the token, one EVALSHA,
+ * decode. Plain idiomatic code, no tricks: the service's own Redis batching
+ * (src/store/batch-writes.ts) is part of what is measured against it.
  */
 export function bareLookup(redisUrl: string, hmacKey: Buffer) {
   // Named, so the bench's MONITOR census counts this server's commands only.

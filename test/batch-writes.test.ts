@@ -1,18 +1,7 @@
 import { Cluster, type Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { RedisTarget } from "../src/config/config.js";
-import { createRedisClient, duplicateRedisClient, waitUntilReady, type RedisClient } from "../src/store/redis-client.js";
-import { onCluster } from "./support/shared-redis.js";
-
-// The service's own connection, as createRedisClient makes it, on this run's shared Redis.
-function sharedTarget(): RedisTarget {
-  if (!onCluster()) return { kind: "url", url: inject("redisUrl") };
-  const nodes = inject("redisClusterNodes").split(",").map((n) => {
-    const [host, port] = n.split(":");
-    return { host: host!, port: Number(port) };
-  });
-  return { kind: "cluster", nodes };
-}
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { duplicateRedisClient, waitUntilReady, type RedisClient } from "../src/store/redis-client.js";
+import { connectServiceRedis } from "./support/shared-redis.js";
 
 // The connection a key's commands are written to.
 function connectionOf(client: RedisClient, key: string): Redis {
@@ -39,8 +28,7 @@ describe("commands of one event-loop turn share one socket write", () => {
   const key = `batch-writes:${process.pid}`;
 
   beforeAll(async () => {
-    client = createRedisClient(sharedTarget());
-    expect(await waitUntilReady(client, 5000)).toBe(true);
+    client = await connectServiceRedis();
     // A Cluster opens a key's node connection on first use.
     await client.del(key);
   });

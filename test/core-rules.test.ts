@@ -5,12 +5,13 @@ import { createTokenLocator } from "../src/crypto/token-locator.js";
 import { createKeyedHash } from "../src/crypto/keyed-hash.js";
 import { createTokenCipher } from "../src/crypto/token-cipher.js";
 import { createRedisSessionStore } from "../src/store/redis-session-store.js";
-import { connectSharedRedis } from "./support/shared-redis.js";
+import { connectServiceRedis } from "./support/shared-redis.js";
 
 // Rules of the core over the real Redis store, where no HTTP face is needed
 // to show them.
 
-const redis = connectSharedRedis({ enableAutoPipelining: true });
+// The service's own kind of client: its write batching and script runner are part of the store.
+const redis = await connectServiceRedis();
 afterAll(() => redis.disconnect());
 
 const tokenEncryptionKeys = [{ id: "k1", key: randomBytes(32) }];

@@ -16,6 +16,7 @@ import { createKeyedHash } from "../src/crypto/keyed-hash.js";
 import { createTokenLocator } from "../src/crypto/token-locator.js";
 import { createTokenCipher } from "../src/crypto/token-cipher.js";
 import { startRedisServer } from "../src/local/start-redis-server.js";
+import { createRedisClient, waitUntilReady } from "../src/store/redis-client.js";
 import { redisKeys, tenantBuckets } from "../src/store/redis-keys.js";
 import { parseTokenPointer } from "../src/store/token-pointer-value.js";
 import { sessionFromSlideReply } from "../src/store/redis-session-codec.js";
@@ -49,7 +50,9 @@ beforeAll(async () => {
     });
   });
   server = await startRedisServer(dir, port, false);
-  redis = new Redis(port, "127.0.0.1", { enableAutoPipelining: true });
+  // The service's own client: its write batching, its script runner.
+  redis = createRedisClient({ kind: "url", url: `redis://127.0.0.1:${port}` }) as Redis;
+  expect(await waitUntilReady(redis, 5000)).toBe(true);
   inspector = new Redis(port, "127.0.0.1");
 });
 afterAll(async () => {

@@ -26,7 +26,7 @@ import {
 import { SessionStorageService } from "../gen/sessionstorage/v1/session_storage_service_pb.js";
 import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from "../gen/grpc/health/v1/health_pb.js";
 import { createApiClientVerifier } from "../src/auth/api-client-verifier.js";
-import { createUnaryDispatcher } from "../src/dispatch/unary-dispatcher.js";
+import { createUnaryDispatcher, type UnaryDispatcher } from "../src/dispatch/unary-dispatcher.js";
 import { startRedisServer } from "../src/local/start-redis-server.js";
 import { createCallOutcome } from "../src/observability/call-outcome.js";
 import { createLogger } from "../src/observability/logger.js";
@@ -313,6 +313,17 @@ function loggerInto(lines: Record<string, unknown>[]) {
   }));
 }
 
+/** Both fast paths over `dispatcher` on a real HTTP/2 server of the test's own. */
+async function startFastPathServer(dispatcher: UnaryDispatcher): Promise<{ server: http2.Http2Server; baseUrl: string }> {
+  const connectUnary = createConnectUnaryHandler(dispatcher, { readMaxBytes: 4096 });
+  const server = http2.createServer((req, res) => {
+    if (!connectUnary(req, res)) res.writeHead(404).end();
+  });
+  routeHttp2Streams(server, createGrpcUnaryHandler(dispatcher, { readMaxBytes: 4096 }));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, baseUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+}
+
 describe("a reply the service cannot encode", () => {
   // An implementation answering a value its schema cannot hold (an enum as a
   // string): no real service does, so the fast paths run here over a service
@@ -327,13 +338,7 @@ describe("a reply the service cannot encode", () => {
       verifier: createApiClientVerifier([]),
       outcome: createCallOutcome(logger, () => false, { logCalls: true }),
     });
-    const connectUnary = createConnectUnaryHandler(dispatcher, { readMaxBytes: 4096 });
-    server = http2.createServer((req, res) => {
-      if (!connectUnary(req, res)) res.writeHead(404).end();
-    });
-    routeHttp2Streams(server, createGrpcUnaryHandler(dispatcher, { readMaxBytes: 4096 }));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    ({ server, baseUrl } = await startFastPathServer(dispatcher));
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
@@ -397,13 +402,7 @@ describe("headers and trailers an implementation writes", () => {
       verifier: createApiClientVerifier([]),
       outcome: createCallOutcome(createLogger("silent"), () => false, { logCalls: false }),
     });
-    const connectUnary = createConnectUnaryHandler(dispatcher, { readMaxBytes: 4096 });
-    server = http2.createServer((req, res) => {
-      if (!connectUnary(req, res)) res.writeHead(404).end();
-    });
-    routeHttp2Streams(server, createGrpcUnaryHandler(dispatcher, { readMaxBytes: 4096 }));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    ({ server, baseUrl } = await startFastPathServer(dispatcher));
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));

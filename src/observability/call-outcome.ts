@@ -121,9 +121,10 @@ function isConnectionError(e: unknown): boolean {
 }
 
 // Redis replies while a primary fails over or a node restarts: a Cluster slot
-// moving or unserved (ioredis does not follow MOVED for an auto-pipelined
-// script), a node still loading, a write sent to a primary just demoted.
-// The command did not run; the caller may try again shortly.
+// moving or unserved (ioredis follows MOVED and ASK and retries TRYAGAIN and
+// CLUSTERDOWN itself; these are what it gave up on), a node still loading, a
+// write sent to a primary just demoted. The command did not run; the caller
+// may try again shortly.
 function isFailoverReply(e: unknown, msg: string): boolean {
   return (
     (e instanceof Error && e.name === "ReplyError" && /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN) /.test(msg)) ||

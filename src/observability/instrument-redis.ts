@@ -11,7 +11,7 @@ type TimedCommand = Command & { [sentAt]?: number };
 /**
  * instrumentRedis times every command the client sends, to its reply or
  * failure. It wraps the client's sendCommand, which ioredis calls for every
- * command — direct, auto-pipelined or in a pipeline, on one server or a
+ * command — direct or in a pipeline, on one server or a
  * Cluster — so no call site can be missed. A command sent again (a Cluster
  * redirect, a queue flush) is timed once, from its first send.
  *

@@ -16,10 +16,9 @@ interface Pending {
 /**
  * withDeadline returns `store` with every method but `close` bounded: a call
  * not settled after `ms` rejects with StoreDeadlineError. ioredis's own
- * commandTimeout cannot give that bound: with auto-pipelining a command's
- * timer starts only when its batch is written, which waits for the batch
- * before it, and one store call may make several round trips (a rollback
- * after a failure). What the store still does after the deadline goes on in
+ * commandTimeout cannot give that bound: one store call may make several
+ * round trips (a rollback after a failure, a Cluster redirection), each with
+ * a timer of its own. What the store still does after the deadline goes on in
  * the background; its outcome is dropped.
  *
  * Every call has the same deadline, so pending calls expire in the order

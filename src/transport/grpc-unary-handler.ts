@@ -16,7 +16,7 @@ const ignore = () => undefined;
 const noTimeout = { timeoutMs: undefined, error: undefined };
 
 // Node copies the trailers it is given, so one record serves every call.
-const okTrailers: http2.OutgoingHttpHeaders = { "grpc-status": "0" };
+const okTrailers: http2.OutgoingHttpHeaders = Object.freeze({ "grpc-status": "0" });
 function sendOkTrailers(this: http2.ServerHttp2Stream) {
   this.sendTrailers(okTrailers);
 }
