@@ -47,9 +47,8 @@ const definitions: Record<keyof RedisScripts, { file: string; keys: number; even
 const read = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
 
 /**
- * defineRedisScripts returns the scripts, each run by EVALSHA and, once a
- * server answers NOSCRIPT (a restart, SCRIPT FLUSH, a promoted replica), by
- * EVAL with its source. They are registered with ioredis (defineCommand) as
+ * defineRedisScripts returns the scripts, each sent as one ioredis Command
+ * (a ScriptCommand). They are registered with ioredis (defineCommand) as
  * well, where replica-wait reads their source; they are not called through
  * it, because its command adds three arrays, a promise and two functions per
  * call around the same EVALSHA, on every token validation.
@@ -61,25 +60,68 @@ export function defineRedisScripts(redis: RedisClient): RedisScripts {
   for (const [name, def] of Object.entries(definitions) as [keyof RedisScripts, (typeof definitions)[keyof RedisScripts]][]) {
     const lua = def.events ? `${prelude}\n${events}\n${read(def.file)}` : `${prelude}\n${read(def.file)}`;
     redis.defineCommand(name, { numberOfKeys: def.keys, lua });
-    scripts[name] = scriptRunner(redis, lua, def.keys);
+    scripts[name] = scriptRunner(redis, { lua, sha: createHash("sha1").update(lua).digest("hex"), keys: def.keys, sentOn: new WeakSet() });
   }
   return scripts as RedisScripts;
+}
+
+interface Script {
+  readonly lua: string;
+  readonly sha: string;
+  readonly keys: number;
+  /** The sockets this script's source was sent on. */
+  readonly sentOn: WeakSet<object>;
 }
 
 // Replies as strings, as ioredis's script commands answer them.
 const utf8 = { replyEncoding: "utf8" } as const;
 
-function scriptRunner(redis: RedisClient, lua: string, keys: number): ScriptFn {
-  const sha = createHash("sha1").update(lua).digest("hex");
+/**
+ * ScriptCommand is EVAL with the script's source on a socket that has not
+ * had it yet (a new connection: a restarted or promoted server has lost its
+ * scripts), EVALSHA after that, as ioredis's own script commands do: a
+ * restart costs no NOSCRIPT round trip, and calls keep their order.
+ */
+class ScriptCommand extends Command {
+  /** The socket it was last written to. */
+  socket: object | undefined;
+
+  constructor(
+    readonly script: Script,
+    args: ScriptArg[],
+  ) {
+    super("evalsha", [script.sha, script.keys, ...args], utf8);
+  }
+
+  override toWritable(socket: object): string | Buffer {
+    this.socket = socket;
+    const full = !this.script.sentOn.has(socket);
+    if (full) this.script.sentOn.add(socket);
+    // Written again (a Cluster redirection) it may go either way.
+    this.name = full ? "eval" : "evalsha";
+    this.args[0] = full ? this.script.lua : this.script.sha;
+    return super.toWritable(socket);
+  }
+}
+
+function scriptRunner(redis: RedisClient, script: Script): ScriptFn {
   return (...args) => {
-    const command = new Command("evalsha", [sha, keys, ...args], utf8);
-    const reject = command.reject;
+    const command = new ScriptCommand(script, args);
+    // ioredis's own: what instrumentRedis wraps after this counts this command alone.
+    const { resolve, reject } = command;
     command.reject = (e: Error) => {
       if (!(e instanceof Error && e.message.startsWith("NOSCRIPT"))) return reject(e);
-      // The same call again with the source: the server keeps the script from then on.
-      const withSource = new Command("eval", [lua, keys, ...args], utf8);
-      withSource.promise.then(command.resolve, reject);
-      redis.sendCommand(withSource);
+      // The server lost its scripts while the connection stayed (SCRIPT FLUSH):
+      // the call goes again, with the source, and settles this one; it runs
+      // after what the connection sent meanwhile, the one case of a call
+      // leaving its order.
+      if (command.socket) script.sentOn.delete(command.socket);
+      const again = new ScriptCommand(script, args);
+      again.promise.then(
+        (value) => void resolve(value),
+        (error: unknown) => void reject(error as Error),
+      );
+      redis.sendCommand(again);
     };
     redis.sendCommand(command);
     return command.promise;
