@@ -7,6 +7,8 @@ import type { SessionCore } from "../core/session-core.js";
 import { requestIdKey } from "../observability/request-id.js";
 import { timestampOf } from "./timestamp.js";
 
+const replyType = "sessionstorage.v1.GetAuthStatusResponse";
+
 /**
  * createAuthStatusService implements the Auth status API. The document's
  * messages carry the request id, so they are built here with it. API client
@@ -15,8 +17,6 @@ import { timestampOf } from "./timestamp.js";
  * Its replies are made as messages (with their $typeName), not as inits the
  * dispatcher would copy into one with `create()`: it is on every validation.
  */
-const replyType = "sessionstorage.v1.GetAuthStatusResponse";
-
 export function createAuthStatusService(core: SessionCore): ServiceImpl<typeof AuthStatusService> {
   return {
     async getAuthStatus(_req, ctx) {
