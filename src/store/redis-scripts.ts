@@ -46,30 +46,44 @@ const definitions: Record<keyof RedisScripts, { file: string; keys: number; even
 
 const read = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
 
-/**
- * defineRedisScripts returns the scripts, each sent as one ioredis Command
- * (a ScriptCommand). They are registered with ioredis (defineCommand) as
- * well, where replica-wait reads their source; they are not called through
- * it, because its command adds three arrays, a promise and two functions per
- * call around the same EVALSHA, on every token validation.
- */
-export function defineRedisScripts(redis: RedisClient): RedisScripts {
+/** A script's source, its SHA1 digest (EVALSHA) and how many of its arguments are keys. */
+export interface ScriptSource {
+  readonly lua: string;
+  readonly sha: string;
+  readonly keys: number;
+}
+
+let sources: Readonly<Record<keyof RedisScripts, ScriptSource>> | undefined;
+
+/** redisScriptSources reads the scripts' files once, on first use. */
+export function redisScriptSources(): Readonly<Record<keyof RedisScripts, ScriptSource>> {
+  if (sources) return sources;
   const prelude = read("prelude.lua");
   const events = read("events.lua");
-  const scripts: Partial<Record<keyof RedisScripts, ScriptFn>> = {};
+  const all: Partial<Record<keyof RedisScripts, ScriptSource>> = {};
   for (const [name, def] of Object.entries(definitions) as [keyof RedisScripts, (typeof definitions)[keyof RedisScripts]][]) {
     const lua = def.events ? `${prelude}\n${events}\n${read(def.file)}` : `${prelude}\n${read(def.file)}`;
-    redis.defineCommand(name, { numberOfKeys: def.keys, lua });
-    scripts[name] = scriptRunner(redis, { lua, sha: createHash("sha1").update(lua).digest("hex"), keys: def.keys, sentOn: new WeakSet() });
+    all[name] = Object.freeze({ lua, sha: createHash("sha1").update(lua).digest("hex"), keys: def.keys });
+  }
+  return (sources = Object.freeze(all as Record<keyof RedisScripts, ScriptSource>));
+}
+
+/**
+ * defineRedisScripts returns the scripts on `redis`, each call sent as one
+ * ioredis Command (a ScriptCommand) rather than through ioredis's
+ * defineCommand, whose command adds three arrays, a promise and two
+ * functions per call around the same EVALSHA, on every token validation.
+ */
+export function defineRedisScripts(redis: RedisClient): RedisScripts {
+  const scripts: Partial<Record<keyof RedisScripts, ScriptFn>> = {};
+  for (const [name, source] of Object.entries(redisScriptSources()) as [keyof RedisScripts, ScriptSource][]) {
+    scripts[name] = scriptRunner(redis, { ...source, sentOn: new WeakSet() });
   }
   return scripts as RedisScripts;
 }
 
-interface Script {
-  readonly lua: string;
-  readonly sha: string;
-  readonly keys: number;
-  /** The sockets this script's source was sent on. */
+interface Script extends ScriptSource {
+  /** The sockets this script's source was sent on (one set per client: its sockets are its own). */
   readonly sentOn: WeakSet<object>;
 }
 

@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { Cluster } from "ioredis";
 import { waitUntilReady, type RedisClient } from "./redis-client.js";
 import { batchWritesPerTurn } from "./batch-writes.js";
-import type { RedisScripts } from "./redis-scripts.js";
+import { redisScriptSources, type RedisScripts, type ScriptSource } from "./redis-scripts.js";
 
 /** ReplicaWaitOptions turn on waiting for replicas (REDIS_WAIT_REPLICAS, REDIS_WAIT_TIMEOUT_MS). */
 export interface ReplicaWaitOptions {
@@ -48,12 +48,6 @@ const notRun = /^(MOVED|TRYAGAIN|CLUSTERDOWN) /;
 const retryDelayMs = 100;
 const maxAttempts = 10;
 
-interface ScriptDefinition {
-  readonly sha: string;
-  readonly lua: string;
-  readonly numberOfKeys: number | null;
-}
-
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
@@ -86,7 +80,7 @@ export function withReplicaWait(scripts: RedisScripts, redis: RedisClient, optio
   // Ends with the store's own connection (store.close quits it).
   redis.once("end", () => writer.disconnect());
 
-  const definitions = (redis as unknown as { scriptsSet: Record<string, ScriptDefinition> }).scriptsSet;
+  const definitions = redisScriptSources();
 
   const unconfirmed = (acknowledged: number, cause?: unknown) =>
     new ConnectError(
@@ -98,8 +92,8 @@ export function withReplicaWait(scripts: RedisScripts, redis: RedisClient, optio
       cause ?? new ReplicaWaitError(acknowledged, replicas, timeoutMs),
     );
 
-  async function send(def: ScriptDefinition, args: (string | number)[], withLua: boolean): Promise<[Error | null, unknown][]> {
-    const numberOfKeys = def.numberOfKeys ?? 0;
+  async function send(def: ScriptSource, args: (string | number)[], withLua: boolean): Promise<[Error | null, unknown][]> {
+    const numberOfKeys = def.keys;
     const pipeline = writer.pipeline();
     // EVAL once the server does not have the script (NOSCRIPT): a promoted
     // replica's script cache starts empty.
@@ -113,7 +107,7 @@ export function withReplicaWait(scripts: RedisScripts, redis: RedisClient, optio
   const loaded = new Set<string>();
 
   async function waited(name: string, args: (string | number)[]): Promise<unknown> {
-    const def = definitions[name]!;
+    const def = definitions[name as keyof RedisScripts];
     if (writer.status !== "ready") await waitUntilReady(writer, timeoutMs);
     let withLua = !loaded.has(def.sha);
     for (let attempt = 1; ; attempt++) {
